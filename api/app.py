@@ -1,0 +1,58 @@
+"""The FastAPI application: `create_app(settings)` wires the engine, middleware and routers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from api import __version__
+from api.conditional import ConditionalGetMiddleware
+from api.db import make_engine
+from api.errors import add_error_handlers
+from api.routes import meta, models, stats
+from api.settings import Settings, get_settings
+
+DESCRIPTION = """
+A knowledge graph of open large language models: **models, papers, labs and techniques**,
+linked by typed relations, seeded from the slides of a course chapter and enriched from
+verified references. Every fact carries its sources: a verbatim slide quote or a named
+reference.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(
+            settings.database_url, busy_timeout_ms=settings.busy_timeout_ms
+        )
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="paperkg",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    add_error_handlers(app)
+    app.add_middleware(ConditionalGetMiddleware)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "HEAD", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Link"],
+        )
+
+    app.include_router(meta.router)
+    app.include_router(models.router)
+    app.include_router(stats.router)
+    return app

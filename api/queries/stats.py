@@ -1,0 +1,64 @@
+"""Counts over the whole graph: entities, relations, and the rankings /stats shows."""
+
+from typing import Any
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import Session
+
+from api.queries.common import role_expr
+from models import tables as t
+
+ENTITY_TABLES = {
+    "labs": t.lab,
+    "papers": t.paper,
+    "models": t.model,
+    "techniques": t.technique,
+    "decks": t.deck,
+    "slides": t.slide,
+    "sources": t.source,
+}
+
+
+def data_version(session: Session) -> int:
+    return int(session.execute(select(t.data_version.c.version)).scalar_one())
+
+
+def _count(table: Table, column: str | None = None) -> Any:
+    counted = func.count(table.c[column]) if column else func.count()
+    return select(counted).select_from(table).scalar_subquery()
+
+
+def graph_counts(session: Session) -> dict[str, Any]:
+    """How many entities and relations of each kind the graph holds, in one round trip."""
+    roles = (
+        select(role_expr().label("role"))
+        .select_from(t.model_technique)
+        .join(t.technique, t.technique.c.id == t.model_technique.c.technique_id)
+        .join(t.model, t.model.c.id == t.model_technique.c.model_id)
+        .subquery()
+    )
+
+    def with_role(role: str) -> Any:
+        return select(func.count()).where(roles.c.role == role).scalar_subquery()
+
+    relations = {
+        "developed_by": _count(t.model, "lab_id"),
+        "described_in": _count(t.model, "paper_id"),
+        "derived_from": _count(t.model, "derived_from_id"),
+        "introduced": with_role("introduced"),
+        "uses": with_role("uses"),
+        "does_not_use": with_role("does_not_use"),
+        "proposed_in": _count(t.technique, "proposed_in_id"),
+        "refines": _count(t.technique, "refines_id"),
+        "published_by": _count(t.paper, "lab_id"),
+        "mentions": _count(t.slide_mention),
+    }
+    entities = {name: _count(table) for name, table in ENTITY_TABLES.items()}
+    version = select(t.data_version.c.version).scalar_subquery()
+    columns = [e.label(n) for n, e in {**entities, **relations}.items()]
+    row = session.execute(select(*columns, version.label("data_version"))).one()._asdict()
+    return {
+        "data_version": row["data_version"],
+        "entities": {name: row[name] for name in entities},
+        "relations": {name: row[name] for name in relations},
+    }
