@@ -11,7 +11,7 @@ from api import __version__
 from api.conditional import ConditionalGetMiddleware
 from api.db import make_engine
 from api.errors import add_error_handlers
-from api.routes import meta, models, stats
+from api.routes import introductions, lineage, meta, models, search, stats, timeline
 from api.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -54,5 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(meta.router)
     app.include_router(models.router)
+    app.include_router(lineage.router)
+    app.include_router(introductions.router)
+    app.include_router(timeline.router)
+    app.include_router(search.router)
     app.include_router(stats.router)
     return app
