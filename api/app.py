@@ -11,7 +11,21 @@ from api import __version__
 from api.conditional import ConditionalGetMiddleware
 from api.db import make_engine
 from api.errors import add_error_handlers
-from api.routes import introductions, lineage, meta, models, search, stats, timeline
+from api.responses import JSON
+from api.routes import (
+    introductions,
+    labs,
+    lineage,
+    meta,
+    models,
+    papers,
+    search,
+    slides,
+    stats,
+    techniques,
+    timeline,
+)
+from api.routes.docs_ui import mount_docs
 from api.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -38,6 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=JSON,
     )
     app.state.settings = settings
     add_error_handlers(app)
@@ -53,10 +70,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.include_router(meta.router)
+    app.include_router(labs.router)
+    app.include_router(papers.router)
     app.include_router(models.router)
     app.include_router(lineage.router)
+    app.include_router(techniques.router)
     app.include_router(introductions.router)
+    app.include_router(slides.router)
     app.include_router(timeline.router)
     app.include_router(search.router)
     app.include_router(stats.router)
+    mount_docs(app)
     return app

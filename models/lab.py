@@ -4,6 +4,7 @@ from sqlalchemy import CheckConstraint, String
 from sqlmodel import Field, SQLModel
 
 from models.base import SLUG_MAX, LabKind, TimestampMixin, in_values
+from models.schemas import EntityLink, PaperLink, SourcePublic
 
 
 class LabBase(SQLModel):
@@ -20,3 +21,20 @@ class Lab(LabBase, TimestampMixin, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_by: str | None = Field(default=None, max_length=80)
     updated_by: str | None = Field(default=None, max_length=80)
+
+
+class LabPublic(SQLModel):
+    slug: str
+    name: str
+    url: str
+    kind: LabKind
+    country: str | None
+    homepage: str | None
+
+
+class LabDetail(LabPublic):
+    """A lab with the models it developed and the papers it published."""
+
+    models: list[EntityLink]
+    papers: list[PaperLink]
+    sources: list[SourcePublic]

@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Index, String
 from sqlmodel import Field, SQLModel
 
 from models.base import SLUG_MAX, DatePrecision, Derivation, TimestampMixin, in_values
+from models.paper import SlideRef
 from models.schemas import EntityLink, LineageLink, PaperLink, SourcePublic
 
 
@@ -55,6 +56,28 @@ class LanguageModel(LanguageModelBase, TimestampMixin, table=True):
     updated_by: str | None = Field(default=None, max_length=80)
 
 
+class LanguageModelPublic(SQLModel):
+    slug: str
+    name: str
+    url: str
+    family: str | None
+    release_date: str | None = Field(description="ISO 8601 at `date_precision`: 2023, 2023-07 …")
+    date_precision: DatePrecision
+    open_weights: bool
+    parameters: int | None = Field(description="Total parameters (largest released size).")
+    active_parameters: int | None = Field(description="Active per token (mixture of experts).")
+    sizes: str | None
+    context_length: int | None
+    license: str | None
+    summary: str | None = Field(description="What the model brought, in one sentence.")
+    lab: EntityLink | None
+    paper: PaperLink | None
+    derived_from: LineageLink | None
+    role: str | None = Field(
+        default=None, description="In a technique's model list: introduced, uses, does_not_use."
+    )
+
+
 class TechniqueUse(SQLModel):
     slug: str
     name: str
@@ -64,26 +87,12 @@ class TechniqueUse(SQLModel):
     sources: list[SourcePublic]
 
 
-class LanguageModelDetail(SQLModel):
+class LanguageModelDetail(LanguageModelPublic):
     """A model with its lab, paper, parent and techniques, each fact with its sources."""
 
-    slug: str
-    name: str
-    url: str
-    family: str | None
-    release_date: str | None = Field(description="ISO 8601 at `date_precision`: 2023, 2023-07 …")
-    date_precision: DatePrecision
-    open_weights: bool
-    parameters: int | None
-    active_parameters: int | None
-    sizes: str | None
-    context_length: int | None
-    license: str | None
-    summary: str | None
-    lab: EntityLink | None
-    paper: PaperLink | None
-    derived_from: LineageLink | None
     techniques: list[TechniqueUse]
+    slides: list[SlideRef]
     sources: list[SourcePublic]
+    links: dict[str, str]
     created_at: datetime
     updated_at: datetime

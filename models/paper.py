@@ -6,6 +6,7 @@ from sqlalchemy import CheckConstraint, Index, String
 from sqlmodel import Field, SQLModel
 
 from models.base import SLUG_MAX, DatePrecision, TimestampMixin, in_values
+from models.schemas import EntityLink, SourcePublic
 
 
 class PaperBase(SQLModel):
@@ -30,3 +31,33 @@ class Paper(PaperBase, TimestampMixin, table=True):
     lab_id: int | None = Field(default=None, foreign_key="lab.id", ondelete="SET NULL", index=True)
     created_by: str | None = Field(default=None, max_length=80)
     updated_by: str | None = Field(default=None, max_length=80)
+
+
+class PaperPublic(SQLModel):
+    slug: str
+    name: str
+    url: str
+    arxiv_id: str | None
+    arxiv_url: str | None
+    title: str
+    authors: str | None = Field(description="First author (or collective author).")
+    published_date: str | None = Field(description="ISO 8601 at `date_precision`.")
+    date_precision: DatePrecision
+    key_idea: str | None = Field(description="From the chapter's summary table.")
+    lab: EntityLink | None
+
+
+class SlideRef(SQLModel):
+    deck: str
+    number: int
+    title: str
+    url: str
+
+
+class PaperDetail(PaperPublic):
+    """A paper with the models it describes and the techniques it first proposed."""
+
+    models: list[EntityLink]
+    proposed_techniques: list[EntityLink]
+    slides: list[SlideRef]
+    sources: list[SourcePublic]

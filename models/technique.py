@@ -4,6 +4,8 @@ from sqlalchemy import JSON, CheckConstraint, String
 from sqlmodel import Field, SQLModel
 
 from models.base import SLUG_MAX, TechniqueCategory, TimestampMixin, in_values
+from models.paper import SlideRef
+from models.schemas import EntityLink, PaperLink, SourcePublic
 
 
 class TechniqueBase(SQLModel):
@@ -30,3 +32,29 @@ class Technique(TechniqueBase, TimestampMixin, table=True):
     )
     created_by: str | None = Field(default=None, max_length=80)
     updated_by: str | None = Field(default=None, max_length=80)
+
+
+class TechniquePublic(SQLModel):
+    slug: str
+    name: str
+    url: str
+    aliases: list[str]
+    category: TechniqueCategory
+    description: str | None
+    proposed_in: PaperLink | None = Field(description="The paper that first proposed it.")
+    proposed_date: str | None
+    refines: EntityLink | None
+    role: str | None = Field(
+        default=None, description="In a model's technique list: introduced, uses, does_not_use."
+    )
+
+
+class TechniqueDetail(TechniquePublic):
+    """A technique with what refines it, who introduced it and its sources."""
+
+    refined_by: list[EntityLink]
+    introduced_by: list[EntityLink]
+    adopters_count: int
+    slides: list[SlideRef]
+    sources: list[SourcePublic]
+    links: dict[str, str]

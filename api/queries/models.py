@@ -1,4 +1,4 @@
-"""Questions about language models."""
+"""Questions about one language model."""
 
 from typing import Any
 
@@ -6,64 +6,45 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import NotFound
-from api.queries.common import iso, link, link_sources, plain_sources, role_expr, sources_of
+from api.queries import entities as e
+from api.queries.common import link_sources, plain_sources, role_expr, sources_of
+from api.queries.details import mentioning_slides
 from models import tables as t
-
-parent = t.model.alias("parent")
 
 
 def model_slugs(session: Session) -> list[str]:
     return list(session.execute(select(t.model.c.slug)).scalars())
 
 
+def model_id(session: Session, slug: str) -> int:
+    """The id of the model with this slug (404 with suggestions when there is none)."""
+    found = session.execute(select(t.model.c.id).where(t.model.c.slug == slug)).scalar()
+    if found is None:
+        raise NotFound("model", slug, candidates=model_slugs(session))
+    return int(found)
+
+
 def get_model(session: Session, slug: str) -> dict[str, Any]:
     """One model with its lab, paper, parent, techniques (introduced / uses) and sources."""
-    m = t.model
-    stmt = (
-        select(
-            m,
-            t.lab.c.slug.label("lab_slug"),
-            t.lab.c.name.label("lab_name"),
-            t.paper.c.slug.label("paper_slug"),
-            t.paper.c.title.label("paper_title"),
-            t.paper.c.arxiv_id.label("paper_arxiv_id"),
-            parent.c.slug.label("parent_slug"),
-            parent.c.name.label("parent_name"),
-        )
-        .outerjoin(t.lab, t.lab.c.id == m.c.lab_id)
-        .outerjoin(t.paper, t.paper.c.id == m.c.paper_id)
-        .outerjoin(parent, parent.c.id == m.c.derived_from_id)
-        .where(m.c.slug == slug)
-    )
-    row = session.execute(stmt).first()
+    row = session.execute(e.model_select().where(t.model.c.slug == slug)).mappings().first()
     if row is None:
         raise NotFound("model", slug, candidates=model_slugs(session))
-    sources = sources_of(session, "model", [row.id])[row.id]
-    return {
-        "slug": row.slug,
-        "name": row.name,
-        "url": f"/models/{row.slug}",
-        "family": row.family,
-        "release_date": iso(row.release_date, row.date_precision),
-        "date_precision": row.date_precision,
-        "open_weights": row.open_weights,
-        "parameters": row.parameters,
-        "active_parameters": row.active_parameters,
-        "sizes": row.sizes,
-        "context_length": row.context_length,
-        "license": row.license,
-        "summary": row.summary,
-        "lab": link("lab", row.lab_slug, row.lab_name),
-        "paper": link("paper", row.paper_slug, row.paper_title, arxiv_id=row.paper_arxiv_id),
-        "derived_from": link("model", row.parent_slug, row.parent_name, derivation=row.derivation),
+    sources = sources_of(session, "model", [row["id"]]).get(row["id"], [])
+    return e.model_item(row) | {
         "techniques": [
             {k: v for k, v in tech.items() if k != "id"}
             | {"sources": link_sources(sources, tech["id"])}
-            for tech in model_techniques(session, row.id)
+            for tech in model_techniques(session, row["id"])
         ],
+        "slides": mentioning_slides(session, "model", row["id"]),
         "sources": plain_sources(sources),
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
+        "links": {
+            "lineage": f"/models/{slug}/lineage",
+            "introduced": f"/models/{slug}/introduced",
+            "techniques": f"/models/{slug}/techniques",
+        },
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 
@@ -78,13 +59,7 @@ def model_techniques(session: Session, model_id: int) -> list[dict[str, Any]]:
         .order_by(tech.c.name)
     )
     return [
-        {
-            "id": r.id,
-            "slug": r.slug,
-            "name": r.name,
-            "url": f"/techniques/{r.slug}",
-            "category": r.category,
-            "role": r.role,
-        }
+        {"id": r.id, "slug": r.slug, "name": r.name, "url": f"/techniques/{r.slug}",
+         "category": r.category, "role": r.role}
         for r in session.execute(stmt)
-    ]
+    ]  # fmt: skip

@@ -6,6 +6,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from api.queries.common import role_expr
+from api.queries.entities import year_of
 from models import tables as t
 
 ENTITY_TABLES = {
@@ -61,4 +62,45 @@ def graph_counts(session: Session) -> dict[str, Any]:
         "data_version": row["data_version"],
         "entities": {name: row[name] for name in entities},
         "relations": {name: row[name] for name in relations},
+    }
+
+
+def rankings(session: Session) -> dict[str, Any]:
+    """Techniques by adopters, labs by models, models per year: three grouped queries."""
+    mt, tech, m, lab = t.model_technique, t.technique, t.model, t.lab
+    adopters = func.count(mt.c.model_id).label("count")
+    by_technique = (
+        select(tech.c.slug, tech.c.name, adopters)
+        .select_from(tech)
+        .join(mt, mt.c.technique_id == tech.c.id)
+        .join(m, m.c.id == mt.c.model_id)
+        .where(role_expr().in_(["introduced", "uses"]))
+        .group_by(tech.c.id, tech.c.slug, tech.c.name)
+        .order_by(adopters.desc(), tech.c.slug)
+    )
+    models = func.count(m.c.id).label("count")
+    by_lab = (
+        select(lab.c.slug, lab.c.name, models)
+        .select_from(lab)
+        .outerjoin(m, m.c.lab_id == lab.c.id)
+        .group_by(lab.c.id, lab.c.slug, lab.c.name)
+        .order_by(models.desc(), lab.c.slug)
+    )
+    year = year_of(m.c.release_date).label("year")
+    per_year = (
+        select(year, func.count().label("count"))
+        .where(m.c.release_date.is_not(None))
+        .group_by(year)
+        .order_by(year)
+    )
+    return {
+        "techniques_by_adopters": [
+            {"slug": s, "name": n, "url": f"/techniques/{s}", "adopters": c}
+            for s, n, c in session.execute(by_technique)
+        ],
+        "labs_by_models": [
+            {"slug": s, "name": n, "url": f"/labs/{s}", "models": c}
+            for s, n, c in session.execute(by_lab)
+        ],
+        "models_per_year": [{"year": y, "models": c} for y, c in session.execute(per_year)],
     }

@@ -1,9 +1,11 @@
-"""The service itself: the index and the health check."""
+"""The service itself: the index, the health check and a guide for language-model agents."""
 
+from importlib.resources import files
 from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import text
+from starlette.responses import PlainTextResponse
 
 from api import __version__
 from api.deps import SessionDep
@@ -13,6 +15,45 @@ from api.queries import stats as stats_queries
 from api.responses import JSON
 
 router = APIRouter(tags=["service"])
+
+COLLECTIONS = ["labs", "papers", "models", "techniques", "slides", "decks"]
+QUESTIONS = {
+    "timeline": "/timeline",
+    "introductions": "/introductions",
+    "search": "/search?q=latent",
+    "autocomplete": "/autocomplete?q=mix",
+    "resolve": "/resolve?id=arxiv:2405.04434",
+    "stats": "/stats",
+}
+
+# A guide for language-model agents; `{version}` is filled in per request.
+LLMS_TXT = (files("api") / "static" / "llms.txt").read_text(encoding="utf-8")
+
+
+@router.get("/", summary="The index: what this service is and where everything is")
+def index(session: SessionDep) -> JSON:
+    """Name, version, data version and links to every collection and question."""
+    return JSON(
+        {
+            "name": "paperkg",
+            "description": "A knowledge graph of open large language models, sourced fact by fact.",
+            "version": __version__,
+            "data_version": stats_queries.data_version(session),
+            "collections": {name: f"/{name}" for name in COLLECTIONS},
+            "questions": QUESTIONS,
+            "docs": {"swagger": "/docs", "redoc": "/redoc", "openapi": "/openapi.json"},
+            "llms_txt": "/llms.txt",
+            "health": "/health",
+        }
+    )
+
+
+@router.get("/llms.txt", summary="A plain-text guide to this API for language-model agents")
+def llms_txt(session: SessionDep) -> PlainTextResponse:
+    """What the graph holds, the main endpoints and example calls, as plain text."""
+    return PlainTextResponse(
+        LLMS_TXT.replace("{version}", str(stats_queries.data_version(session)))
+    )
 
 
 @router.get("/health", summary="Is the service up and its database reachable?")

@@ -9,7 +9,7 @@ from api.responses import JSON
 router = APIRouter(tags=["stats"])
 
 
-@router.get("/stats", summary="How many entities and relations the graph holds")
+@router.get("/stats", summary="How many entities and relations the graph holds, and who leads")
 def read_stats(session: SessionDep) -> JSON:
-    """Counts of labs, papers, models, techniques and of every relation kind."""
-    return JSON(stats_queries.graph_counts(session))
+    """Counts of entities and relations; techniques by adopters, labs by models, models per year."""
+    return JSON(stats_queries.graph_counts(session) | stats_queries.rankings(session))

@@ -1,0 +1,70 @@
+"""Papers: the list, one paper (by slug or arXiv id), and the models it describes."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from api.deps import SessionDep
+from api.listing import list_response
+from api.params import ListDep, csv_values, date_bound, year_range
+from api.queries import collections, details, filters
+from api.responses import JSON
+from api.routes.docs import errors
+from models import tables as t
+from models.language_model import LanguageModelPublic
+from models.paper import PaperDetail, PaperPublic
+from models.schemas import Page
+
+router = APIRouter(prefix="/papers", tags=["papers"])
+
+
+@router.get(
+    "",
+    response_model=Page[PaperPublic],
+    summary="List papers, by publication date",
+    description="`sort`: `published_date`, `title`, `arxiv_id`, `slug`. `include`: `lab`,"
+    " `models`, `techniques`, `sources`. `group_by`: `lab`, `year`.",
+    responses=errors(),
+)
+def list_papers(
+    request: Request,
+    session: SessionDep,
+    query: ListDep,
+    lab: Annotated[str | None, Query(description="Lab slugs.")] = None,
+    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    start: Annotated[str | None, Query(alias="from", description="Published on or after.")] = None,
+    end: Annotated[str | None, Query(alias="to", description="Published on or before.")] = None,
+) -> Response:
+    """Papers, filtered by lab and publication date."""
+    years = year_range(year)
+    where = filters.paper_filters(
+        lab=csv_values(lab),
+        start=date_bound("from", start) or (years[0] if years else None),
+        end=date_bound("to", end, end=True) or (years[1] if years else None),
+    )
+    return list_response(request, session, collections.PAPERS, query, where)
+
+
+@router.get(
+    "/{key}",
+    response_model=PaperDetail,
+    summary="One paper, by slug or arXiv id",
+    responses=errors(404),
+)
+def read_paper(key: str, session: SessionDep) -> JSON:
+    """`/papers/arxiv-2307.09288`, `/papers/2307.09288` and `/papers/arxiv:2307.09288` agree."""
+    return JSON(details.get_paper(session, key))
+
+
+@router.get(
+    "/{key}/models",
+    response_model=Page[LanguageModelPublic],
+    summary="The models a paper describes",
+    responses=errors(404),
+)
+def list_paper_models(key: str, request: Request, session: SessionDep, query: ListDep) -> Response:
+    """Models described in the paper."""
+    paper_id = details.paper_id(session, key)
+    where = [t.model.c.paper_id == paper_id]
+    return list_response(request, session, collections.MODELS, query, where)
