@@ -1,5 +1,78 @@
-"""Placeholder router, filled in by its own change."""
+"""Who introduced what: a technique's origin and adopters, a model's contributions, the table."""
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Query
+
+from api.deps import SessionDep
+from api.params import choices, csv_values
+from api.queries import introductions as introduction_queries
+from api.responses import JSON
+from api.routes.docs import errors
+from models.base import TechniqueCategory
+from models.timeline import IntroductionTable, ModelIntroductions, TechniqueIntroductions
+
+router = APIRouter(tags=["introductions"])
+
+CATEGORIES = tuple(category.value for category in TechniqueCategory)
+
+
+@router.get(
+    "/introductions",
+    response_model=IntroductionTable,
+    summary="Who introduced what: every technique with its paper and first adopter",
+    responses=errors(),
+)
+def list_introductions(
+    session: SessionDep,
+    lab: Annotated[
+        str | None,
+        Query(
+            description="Lab slugs, comma-separated: the lab of the introducing model or of "
+            "the proposing paper."
+        ),
+    ] = None,
+    year: Annotated[
+        int | None, Query(ge=1, le=9999, description="Year the technique was proposed.")
+    ] = None,
+    category: Annotated[
+        str | None,
+        Query(description=f"Technique categories, comma-separated: {', '.join(CATEGORIES)}."),
+    ] = None,
+) -> JSON:
+    """One row per technique, by proposal date: the paper that proposed it, the model(s) whose
+    own paper that is (usually none: most techniques come from papers without a model here), the
+    earliest model in the graph to use it and how many use it. One page holds the whole table."""
+    rows = introduction_queries.introductions(
+        session,
+        labs=csv_values(lab),
+        year=year,
+        categories=choices("category", category, CATEGORIES),
+    )
+    return JSON({"items": rows, "next": None})
+
+
+@router.get(
+    "/techniques/{slug}/introduced-by",
+    response_model=TechniqueIntroductions,
+    summary="Who introduced a technique, and who adopted it when",
+    responses=errors(404),
+)
+def read_technique_introductions(slug: str, session: SessionDep) -> JSON:
+    """The paper that first proposed the technique; the model that introduced it (its own paper
+    is that paper); the first model in the graph to use it; every adopter in release order; and
+    the models sourced as not using it. Each link carries its slide quotes and references."""
+    return JSON(introduction_queries.technique_introductions(session, slug))
+
+
+@router.get(
+    "/models/{slug}/introduced",
+    response_model=ModelIntroductions,
+    summary="What a model introduced, and what it adopted from earlier work",
+    responses=errors(404),
+)
+def read_model_introductions(slug: str, session: SessionDep) -> JSON:
+    """The techniques this model introduced (its paper proposed them), those it adopted (with
+    the paper that did, and whether it was the first model in the graph to use them), and those
+    it is sourced as not using."""
+    return JSON(introduction_queries.model_introductions(session, slug))
