@@ -11,8 +11,12 @@ from api import __version__
 from api.conditional import ConditionalGetMiddleware
 from api.db import make_engine
 from api.errors import add_error_handlers
+from api.guards import RequestGuardMiddleware
 from api.responses import JSON
 from api.routes import (
+    changes,
+    explorer,
+    graph,
     introductions,
     labs,
     lineage,
@@ -24,8 +28,11 @@ from api.routes import (
     stats,
     techniques,
     timeline,
+    transfer,
+    writes,
 )
 from api.routes.docs_ui import mount_docs
+from api.security import add_security
 from api.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -59,14 +66,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     add_error_handlers(app)
     app.add_middleware(ConditionalGetMiddleware)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body=settings.max_body_bytes,
+        max_import_body=settings.max_import_bytes,
+    )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origin_list,
-            allow_methods=["GET", "HEAD", "OPTIONS"],
-            allow_headers=["*"],
-            expose_headers=["ETag", "Link"],
+            allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
+            expose_headers=["ETag", "Link", "Location", "Retry-After"],
         )
 
     app.include_router(meta.router)
@@ -80,5 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(timeline.router)
     app.include_router(search.router)
     app.include_router(stats.router)
+    app.include_router(changes.router)
+    app.include_router(writes.router)
+    app.include_router(graph.router)
+    app.include_router(transfer.router)
+    app.include_router(explorer.router)
     mount_docs(app)
+    add_security(app, settings)
     return app

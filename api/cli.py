@@ -12,8 +12,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from api import auth
 from api import migrate as migrations
 from api.db import make_engine, safe_url
+from api.errors import ApiError
 from api.queries import stats as stats_queries
 from api.settings import get_settings
 from models import tables as t
@@ -110,6 +112,50 @@ def stats(
         typer.echo(f"{group}:")
         for name, value in counts[group].items():
             typer.echo(f"  {name:<14}{value:>6}")
+
+
+keys_app = typer.Typer(help="Write keys: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Make a write key and print its secret once (only a salted hash is stored)."""
+    with _connected(database_url) as engine:
+        _migrate(engine)
+        with Session(engine) as session, session.begin():
+            try:
+                secret = auth.create_key(session, name)
+            except ApiError as error:
+                raise _fail(error.detail) from error
+    typer.echo(secret)
+    typer.echo(f"Key {name!r} created. Keep the secret now: it cannot be shown again.", err=True)
+
+
+@keys_app.command("list")
+def keys_list(database_url: DatabaseOption = None) -> None:
+    """The stored keys: name, created, revoked (never the secrets)."""
+    with _connected(database_url) as engine, Session(engine) as session:
+        for key in auth.list_keys(session):
+            state = f"revoked {key['revoked_at']:%Y-%m-%d}" if key["revoked_at"] else "active"
+            typer.echo(f"{key['name']:<24} created {key['created_at']:%Y-%m-%d}  {state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    name: Annotated[str, typer.Argument(help="The key to revoke.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Revoke a key: writes with it are refused from now on."""
+    with _connected(database_url) as engine, Session(engine) as session, session.begin():
+        try:
+            auth.revoke_key(session, name)
+        except ApiError as error:
+            raise _fail(error.detail) from error
+    typer.echo(f"Key {name!r} revoked.")
 
 
 @app.command()

@@ -126,3 +126,28 @@ def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+class Unauthorized(ApiError):
+    status = 401
+    title = "Unauthorized"
+    type = "unauthorized"
+
+    def __init__(self, detail: str, *, error: str | None = None) -> None:
+        super().__init__(detail)
+        challenge = 'Bearer realm="paperkg"'
+        if error:
+            challenge += f', error="{error}"'
+        self.headers = {"WWW-Authenticate": challenge}
+
+
+class Forbidden(ApiError):
+    status = 403
+    title = "Forbidden"
+    type = "read-only"
+
+
+class PreconditionFailed(ApiError):
+    status = 412
+    title = "Precondition failed"
+    type = "precondition-failed"

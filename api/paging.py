@@ -106,6 +106,8 @@ def _typed(key: SortKey, value: Any) -> Any:
         return value
     if python_type in (int, float) and not isinstance(value, int | float):
         raise ValueError("not a number")
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError("out of range")
     if python_type is str and not isinstance(value, str):
         raise ValueError("not a string")
     return value

@@ -1,6 +1,7 @@
 """Configuration from `PAPERKG_*` environment variables."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,7 +19,18 @@ class Settings(BaseSettings):
     )
     cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS.")
     log_level: str = Field(default="info")
+    max_body_bytes: int = Field(default=1_000_000, ge=1, description="Largest request body.")
+    max_import_bytes: int = Field(
+        default=10_000_000, ge=1, description="Largest body for /import and /decks."
+    )
     busy_timeout_ms: int = Field(default=5000, ge=0, description="SQLite busy timeout.")
+    cache: Literal["on", "off"] = Field(
+        default="on", description="Answer repeated GETs from the in-process response cache."
+    )
+    cache_max_entries: int = Field(default=10_000, ge=1, description="Response cache entries.")
+    cache_max_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Response cache size in body bytes."
+    )
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -6,6 +6,7 @@ from sqlalchemy import Connection
 import models
 from api.db import make_engine
 from api.settings import get_settings
+from models.search import include_name
 
 config = context.config
 target_metadata = models.metadata
@@ -16,6 +17,7 @@ def _configure(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_name=include_name,  # the full-text index objects are the migration's own
         # SQLite cannot ALTER most things; batch mode recreates tables. Harmless on PostgreSQL.
         render_as_batch=True,
         process_revision_directives=_skip_empty,

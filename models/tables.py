@@ -8,6 +8,7 @@ from typing import cast
 
 from sqlalchemy import Table
 
+from models.audit import ApiKey, Change
 from models.deck import Deck, Slide, SlideItem
 from models.lab import Lab
 from models.language_model import LanguageModel
@@ -31,3 +32,5 @@ slide_item = _table(SlideItem)
 slide_mention = _table(SlideMention)
 source = _table(Source)
 data_version = _table(DataVersion)
+api_key = _table(ApiKey)
+change = _table(Change)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, delete, insert, select, update
 from sqlmodel import Session
 
+from api.queries import search as search_queries
 from models import tables as t
 from models.base import utc_now
 from seed import DECK_PATH, OVERLAY_PATH, REFERENCE_PATH
@@ -69,6 +70,7 @@ def write_plan(session: Session, plan: Plan) -> SeedReport:
         ids["technique"] |= _upsert(session, t.technique, {slug: row}, report)
     _write_links(session, plan, ids, report)
     _write_sources(session, plan, ids, slide_ids, origin, report)
+    report.changes.update(search_queries.refresh_search_index(session))
     if report.changed:
         dv = t.data_version
         session.execute(update(dv).values(version=dv.c.version + 1, updated_at=utc_now()))

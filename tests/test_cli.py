@@ -83,3 +83,18 @@ def test_serve_migrates_seeds_and_answers(empty_url: str, tmp_path: Path) -> Non
         process.wait(timeout=10)
         if process.stdout:
             process.stdout.close()
+
+
+def test_keys_create_list_revoke(empty_url: str) -> None:
+    created = runner.invoke(app, ["keys", "create", "alice", "--database-url", empty_url])
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip().splitlines()[0]
+    assert secret.startswith("pkg_") and len(secret) > 40
+    listed = runner.invoke(app, ["keys", "list", "--database-url", empty_url])
+    assert "alice" in listed.output and "active" in listed.output and secret not in listed.output
+    again = runner.invoke(app, ["keys", "create", "alice", "--database-url", empty_url])
+    assert again.exit_code == 1 and "exists" in again.output
+    revoked = runner.invoke(app, ["keys", "revoke", "alice", "--database-url", empty_url])
+    assert revoked.exit_code == 0
+    assert "revoked" in runner.invoke(app, ["keys", "list", "--database-url", empty_url]).output
+    assert runner.invoke(app, ["keys", "revoke", "bob", "--database-url", empty_url]).exit_code == 1

@@ -63,7 +63,14 @@ def test_papers_by_arxiv_id_and_slug_agree(client: TestClient) -> None:
 
 def test_paper_list_filters(client: TestClient) -> None:
     deepseek = slugs(client, "/papers?lab=deepseek")
-    assert deepseek == ["arxiv-2405.04434", "arxiv-2412.19437", "arxiv-2501.12948"]
+    assert deepseek == [
+        "arxiv-2401.06066",  # DeepSeekMoE
+        "arxiv-2402.03300",  # DeepSeekMath (GRPO)
+        "arxiv-2405.04434",
+        "arxiv-2408.15664",  # auxiliary-loss-free load balancing
+        "arxiv-2412.19437",
+        "arxiv-2501.12948",
+    ]
     in_2017 = slugs(client, "/papers?year=2017")
     assert in_2017 == ["arxiv-1701.06538", "arxiv-1706.03741"]
 

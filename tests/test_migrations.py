@@ -6,6 +6,7 @@ from sqlalchemy import Engine, inspect
 
 import models
 from api import migrate
+from models.search import include_name
 
 
 def test_upgrade_downgrade_upgrade(empty_engine: Engine) -> None:
@@ -24,6 +25,8 @@ def test_upgrade_downgrade_upgrade(empty_engine: Engine) -> None:
 def test_models_and_migrations_agree(empty_engine: Engine) -> None:
     migrate.upgrade(empty_engine)
     with empty_engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         diff = compare_metadata(context, models.metadata)
     assert diff == []

@@ -7,8 +7,13 @@ from models.schemas import ProblemDetail
 DESCRIPTIONS = {
     304: "Not modified: the `If-None-Match` ETag still matches.",
     400: "Bad request.",
+    401: "A write key is missing or invalid (`WWW-Authenticate: Bearer`).",
+    403: "The service is read-only: no write keys are configured.",
     404: "No such entity; `suggestions` lists close slugs.",
-    409: "Conflict with the current state.",
+    409: "Conflict: a taken slug or arXiv id, or an entity others still refer to.",
+    412: "`If-Match` no longer names the current item.",
+    413: "The request body is too large.",
+    429: "Too many requests; retry after `Retry-After` seconds.",
     422: "A parameter is invalid; `errors` names each one.",
     503: "The database does not answer.",
 }

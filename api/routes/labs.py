@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import SessionDep
+from api.etags import item_response
 from api.listing import list_response
 from api.params import ListDep, choices, csv_values
 from api.queries import collections, details, filters
-from api.responses import JSON
 from api.routes.docs import errors
 from models.base import LabKind
 from models.lab import LabDetail, LabPublic
@@ -42,9 +42,9 @@ def list_labs(
 
 
 @router.get("/{slug}", response_model=LabDetail, summary="One lab", responses=errors(404))
-def read_lab(slug: str, session: SessionDep) -> JSON:
+def read_lab(slug: str, request: Request, session: SessionDep) -> Response:
     """A lab with the models it developed and the papers it published."""
-    return JSON(details.get_lab(session, slug))
+    return item_response(request, details.get_lab(session, slug))
 
 
 @router.get(

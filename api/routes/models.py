@@ -6,11 +6,11 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import SessionDep
+from api.etags import item_response
 from api.listing import list_response
 from api.params import ListDep, choices, csv_values, date_bound, year_range
 from api.queries import collections, filters
 from api.queries import models as model_queries
-from api.responses import JSON
 from api.routes.docs import errors
 from models.language_model import LanguageModelDetail, LanguageModelPublic
 from models.schemas import Page
@@ -76,9 +76,9 @@ def list_models(
     summary="One model, with its lab, paper, lineage and techniques",
     responses=errors(404),
 )
-def read_model(slug: str, session: SessionDep) -> JSON:
+def read_model(slug: str, request: Request, session: SessionDep) -> Response:
     """A model and what it introduced or uses, every fact with its slide quote or reference."""
-    return JSON(model_queries.get_model(session, slug))
+    return item_response(request, model_queries.get_model(session, slug))
 
 
 @router.get(

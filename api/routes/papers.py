@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import SessionDep
+from api.etags import item_response
 from api.listing import list_response
 from api.params import ListDep, csv_values, date_bound, year_range
 from api.queries import collections, details, filters
-from api.responses import JSON
 from api.routes.docs import errors
 from models import tables as t
 from models.language_model import LanguageModelPublic
@@ -52,9 +52,9 @@ def list_papers(
     summary="One paper, by slug or arXiv id",
     responses=errors(404),
 )
-def read_paper(key: str, session: SessionDep) -> JSON:
+def read_paper(key: str, request: Request, session: SessionDep) -> Response:
     """`/papers/arxiv-2307.09288`, `/papers/2307.09288` and `/papers/arxiv:2307.09288` agree."""
-    return JSON(details.get_paper(session, key))
+    return item_response(request, details.get_paper(session, key))
 
 
 @router.get(

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import SessionDep
+from api.etags import item_response
 from api.listing import list_response
 from api.params import ListDep, choices, csv_values
 from api.queries import collections, details, filters
-from api.responses import JSON
 from api.routes.docs import errors
 from models.base import TechniqueCategory
 from models.language_model import LanguageModelPublic
@@ -51,9 +51,9 @@ def list_techniques(
     summary="One technique, with its origin paper and who introduced it",
     responses=errors(404),
 )
-def read_technique(slug: str, session: SessionDep) -> JSON:
+def read_technique(slug: str, request: Request, session: SessionDep) -> Response:
     """A technique, the paper that first proposed it, what it refines, and its sources."""
-    return JSON(details.get_technique(session, slug))
+    return item_response(request, details.get_technique(session, slug))
 
 
 @router.get(

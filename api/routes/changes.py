@@ -1,0 +1,28 @@
+"""The change feed, for frontends that sync incrementally."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from api.deps import SessionDep
+from api.listing import list_response
+from api.params import ListDep
+from api.queries.changes import CHANGES
+from api.routes.docs import errors
+from models import tables as t
+
+router = APIRouter(tags=["changes"])
+
+
+@router.get("/changes", summary="What changed after a data version", responses=errors())
+def list_changes(
+    request: Request,
+    session: SessionDep,
+    query: ListDep,
+    since: Annotated[
+        int, Query(ge=0, le=2**62, description="A data version; changes after it.")
+    ] = 0,
+) -> Response:
+    """Created, updated and deleted entities after `since`, oldest first, paged."""
+    return list_response(request, session, CHANGES, query, [t.change.c.version > since])
