@@ -16,6 +16,7 @@ from api import auth
 from api import migrate as migrations
 from api.db import make_engine, safe_url
 from api.errors import ApiError
+from api.queries import search
 from api.queries import stats as stats_queries
 from api.settings import get_settings
 from models import tables as t
@@ -65,6 +66,14 @@ def _seed(engine: Engine, deck: Path, overlay: Path | None, reference: Path | No
         return seed_database(engine, deck_path=deck, overlay_path=overlay, reference_path=reference)
     except SeedError as error:
         raise _fail(f"Seed failed, nothing was changed: {error}") from error
+
+
+def _fill_search_index(engine: Engine) -> None:
+    """A database seeded before the search index existed gets its index built once."""
+    with Session(engine) as session, session.begin():
+        indexed = session.execute(select(func.count()).select_from(search.document)).scalar_one()
+        if indexed == 0:
+            search.refresh_search_index(session)
 
 
 @app.command()
@@ -175,6 +184,8 @@ def serve(
         if empty:
             report = _seed(engine, DECK_PATH, OVERLAY_PATH, REFERENCE_PATH)
             typer.echo(f"Seeded {report.deck} (data version {report.data_version}).")
+        else:
+            _fill_search_index(engine)
     if database_url:
         os.environ["PAPERKG_DATABASE_URL"] = database_url  # the workers read their settings anew
     uvicorn.run(

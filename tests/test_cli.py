@@ -11,9 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.db import make_engine
 from seed import OVERLAY_PATH
 
 runner = CliRunner()
@@ -90,6 +92,11 @@ def test_keys_create_list_revoke(empty_url: str) -> None:
     assert created.exit_code == 0, created.output
     secret = created.stdout.strip().splitlines()[0]
     assert secret.startswith("pkg_") and len(secret) > 40
+    engine = make_engine(empty_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT name, salt, secret_hash FROM api_key")).one()
+    engine.dispose()
+    assert secret not in "".join(stored) and len(stored.secret_hash) == 64  # a salted hash only
     listed = runner.invoke(app, ["keys", "list", "--database-url", empty_url])
     assert "alice" in listed.output and "active" in listed.output and secret not in listed.output
     again = runner.invoke(app, ["keys", "create", "alice", "--database-url", empty_url])
