@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table
@@ -213,42 +214,39 @@ TECHNIQUES = Collection(
 )
 
 
-def techniques_of_model(model_id: int) -> Collection:
-    """/models/{slug}/techniques: the model's links, each with its role (groupable by role)."""
+def linked_to(collection: Collection, other_id: int, *, default_sort: str) -> Collection:
+    """Models of one technique, or techniques of one model: the collection narrowed to the
+    entities linked to `other_id`, each item with the link's role (sortable and groupable)."""
     mt = t.model_technique
+    own_fk, other_table, other_fk = {
+        "technique": (mt.c.technique_id, t.model, mt.c.model_id),
+        "model": (mt.c.model_id, t.technique, mt.c.technique_id),
+    }[collection.kind]
 
     def base() -> Select[Any]:
         return (
-            e.technique_select()
+            collection.base()
             .add_columns(role_expr().label("role"))
-            .join(mt, mt.c.technique_id == t.technique.c.id)
-            .join(t.model, t.model.c.id == mt.c.model_id)
-            .where(mt.c.model_id == model_id)
+            .join(mt, own_fk == collection.id_column)
+            .join(other_table, other_table.c.id == other_fk)
+            .where(other_fk == other_id)
         )
 
-    groups = {**TECHNIQUE_GROUPS, "role": Group(role_expr(), role_expr())}
-    return Collection(
-        "technique", base, {**TECHNIQUE_SORTS, "role": role_expr()}, "name",
-        ("slug", t.technique.c.slug), e.technique_item, t.technique.c.id,
-        TECHNIQUE_INCLUDES, groups,
-    )  # fmt: skip
+    role = role_expr()
+    return replace(
+        collection,
+        base=base,
+        sorts={**collection.sorts, "role": role},
+        default_sort=default_sort,
+        groups={**collection.groups, "role": Group(role, role)},
+    )
+
+
+def techniques_of_model(model_id: int) -> Collection:
+    """/models/{slug}/techniques: the model's links, each with its role (groupable by role)."""
+    return linked_to(TECHNIQUES, model_id, default_sort="name")
 
 
 def models_of_technique(technique_id: int) -> Collection:
     """/techniques/{slug}/models: the models linked to it, each with its role."""
-    mt = t.model_technique
-
-    def base() -> Select[Any]:
-        return (
-            e.model_select()
-            .add_columns(role_expr().label("role"))
-            .join(mt, mt.c.model_id == t.model.c.id)
-            .join(t.technique, t.technique.c.id == mt.c.technique_id)
-            .where(mt.c.technique_id == technique_id)
-        )
-
-    groups = {**MODEL_GROUPS, "role": Group(role_expr(), role_expr())}
-    return Collection(
-        "model", base, {**MODEL_SORTS, "role": role_expr()}, "release_date",
-        ("slug", t.model.c.slug), e.model_item, t.model.c.id, MODEL_INCLUDES, groups,
-    )  # fmt: skip
+    return linked_to(MODELS, technique_id, default_sort="release_date")
