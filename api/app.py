@@ -12,6 +12,7 @@ from api.conditional import ConditionalGetMiddleware
 from api.db import make_engine
 from api.errors import add_error_handlers
 from api.guards import RequestGuardMiddleware
+from api.head import HeadMiddleware
 from api.responses import JSON
 from api.routes import (
     changes,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_import_body=settings.max_import_bytes,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(HeadMiddleware)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,

@@ -42,6 +42,7 @@ def index(session: SessionDep) -> JSON:
             "collections": {name: f"/{name}" for name in COLLECTIONS},
             "questions": QUESTIONS,
             "docs": {"swagger": "/docs", "redoc": "/redoc", "openapi": "/openapi.json"},
+            "explorer": "/explore",
             "llms_txt": "/llms.txt",
             "health": "/health",
         }
