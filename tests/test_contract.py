@@ -30,6 +30,7 @@ HOSTILE = [
     "",
 ]
 SAMPLE_PATH_VALUES = {
+    "kind": "model",
     "slug": "deepseek-v2",
     "key": "2405.04434",
     "number": "3",

@@ -106,8 +106,11 @@ def technique_slugs(session: Session) -> list[str]:
 # --- GET /techniques/{slug}/introduced-by ------------------------------------------------------
 
 
-def technique_introductions(session: Session, slug: str) -> dict[str, Any]:
-    """Which paper proposed this technique, which model introduced it, and who adopted it when."""
+def technique_introductions(
+    session: Session, slug: str, *, as_of: date | None = None
+) -> dict[str, Any]:
+    """Which paper proposed this technique, which model introduced it, and who adopted it when
+    (as known on `as_of`: models released by then; a technique proposed later is not there)."""
     tech, p = t.technique, t.paper
     stmt = (
         select(tech.c.id, tech.c.slug, tech.c.name, tech.c.category, tech.c.aliases)
@@ -119,7 +122,14 @@ def technique_introductions(session: Session, slug: str) -> dict[str, Any]:
     row = session.execute(stmt).first()
     if row is None:
         raise NotFound("technique", slug, candidates=technique_slugs(session))
-    links = technique_links(session, row.id)
+    if as_of is not None and row.paper_date is not None and row.paper_date > as_of:
+        missing = NotFound("technique", slug)
+        missing.detail = (
+            f"No technique '{slug}' as of {as_of.isoformat()}: it was proposed on "
+            f"{iso(row.paper_date, row.paper_precision)}."
+        )
+        raise missing
+    links = technique_links(session, row.id, as_of=as_of)
     sources = sources_of(session, "model", [r.id for r in links])
     proposal_sources = sources_of(session, "technique", [row.id]).get(row.id, [])
 
@@ -152,8 +162,9 @@ def technique_introductions(session: Session, slug: str) -> dict[str, Any]:
     }
 
 
-def technique_links(session: Session, technique_id: int) -> list[Any]:
-    """Every model linked to one technique, with its role, in release order (the adoption order)."""
+def technique_links(session: Session, technique_id: int, *, as_of: date | None = None) -> list[Any]:
+    """Every model linked to one technique, with its role, in release order (the adoption order);
+    with `as_of`, only the models released by then."""
     mt, m = t.model_technique, t.model
     stmt = (
         select(m.c.id, *model_columns(), role_expr().label("role"))
@@ -164,6 +175,8 @@ def technique_links(session: Session, technique_id: int) -> list[Any]:
         .where(mt.c.technique_id == technique_id)
         .order_by(*release_order())
     )
+    if as_of is not None:
+        stmt = stmt.where(m.c.release_date <= as_of)
     return list(session.execute(stmt))
 
 

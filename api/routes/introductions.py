@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep
-from api.params import choices, csv_values
+from api.params import choices, csv_values, date_bound
 from api.queries import introductions as introduction_queries
 from api.responses import JSON
 from api.routes.docs import errors
@@ -58,11 +58,22 @@ def list_introductions(
     summary="Who introduced a technique, and who adopted it when",
     responses=errors(404),
 )
-def read_technique_introductions(slug: str, session: SessionDep) -> JSON:
+def read_technique_introductions(
+    slug: str,
+    session: SessionDep,
+    as_of: Annotated[
+        str | None,
+        Query(
+            description="As known on this date: only models released by then (`2024-06` "
+            "reaches 2024-06-30); a technique proposed later is a 404."
+        ),
+    ] = None,
+) -> JSON:
     """The paper that first proposed the technique; the model that introduced it (its own paper
     is that paper); the first model in the graph to use it; every adopter in release order; and
     the models sourced as not using it. Each link carries its slide quotes and references."""
-    return JSON(introduction_queries.technique_introductions(session, slug))
+    cutoff = date_bound("as_of", as_of, end=True)
+    return JSON(introduction_queries.technique_introductions(session, slug, as_of=cutoff))
 
 
 @router.get(

@@ -70,6 +70,13 @@ def read_timeline(
             "releases of the models that use it."
         ),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        Query(
+            description="The timeline as it stood on this date: only what happened by then "
+            "(`as_of=2024-06` reaches 2024-06-30)."
+        ),
+    ] = None,
     order: Annotated[Order, Query(description="`asc` (oldest first) or `desc`.")] = "asc",
     group: Annotated[Group | None, Query(description="Buckets by `year` or `month`.")] = None,
     cursor: Annotated[
@@ -84,6 +91,9 @@ def read_timeline(
     end = date_bound("to", to, end=True)
     if start is not None and end is not None and end < start:
         raise InvalidParam("to", f"{to!r} is before from={from_!r}")
+    cutoff = date_bound("as_of", as_of, end=True)
+    if cutoff is not None:
+        end = cutoff if end is None else min(end, cutoff)
     where = timeline_queries.EventFilter(
         start=start,
         end=end,

@@ -1,0 +1,57 @@
+"""`paperkg graph`: the graph export of `GET /graph`, written to standard output."""
+
+import sys
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from api.errors import ApiError, InvalidParam
+from api.params import choices, csv_values
+from api.queries import graph as graph_queries
+from api.queries import graph_formats as formats
+from api.routes.graph import node_filter, relations_of
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="PAPERKG_DATABASE_URL", help="SQLAlchemy database URL."),
+]
+
+
+def graph(
+    database_url: DatabaseOption = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="One of: " + ", ".join(formats.FORMATS) + ".")
+    ] = "json",
+    part: Annotated[
+        str | None, typer.Option(help="With --format csv: `nodes` or `edges` (else a zip).")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="Node kinds, comma-separated.")] = None,
+    lab: Annotated[str | None, typer.Option(help="Lab slugs, comma-separated.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Dated on or after.")] = None,
+    to: Annotated[str | None, typer.Option(help="Dated on or before.")] = None,
+    relation: Annotated[str | None, typer.Option(help="Relations, comma-separated.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="The graph as it stood on this date.")] = None,
+) -> None:
+    """Export the graph, or the part the filters select: `paperkg graph -f graphml > g.xml`."""
+    # The command helpers live in api.cli, which registers this command: import them late.
+    from api.cli import _connected, _fail
+
+    try:
+        (fmt,) = choices("format", format, formats.FORMATS) or ["json"]
+        parts = choices("part", part, ("nodes", "edges"))
+        if parts and fmt != "csv":
+            raise InvalidParam("part", "only with --format csv")
+        where = graph_queries.GraphFilter(
+            nodes=node_filter(kind, from_, to, as_of),
+            relations=relations_of(relation),
+            labs=tuple(csv_values(lab) or ()),
+        )
+    except ApiError as error:
+        raise _fail(error.detail) from error
+    with _connected(database_url) as engine, Session(engine) as session:
+        loaded = graph_queries.load_graph(session, where)
+    out = sys.stdout.buffer
+    for chunk in formats.render(loaded, fmt, parts[0] if parts else None):
+        out.write(chunk)
+    out.flush()

@@ -1,0 +1,242 @@
+"""The graph view: every typed relation as an edge between `kind:slug` nodes.
+
+Nothing is stored twice. Nodes are a `UNION ALL` over the entity tables and the slides; edges a
+`UNION ALL` over the foreign keys and link tables, with the `uses` / `introduced` role of a
+model-technique link decided by `role_expr()`. A `does_not_use` link is a sourced negative fact,
+not an edge, unless it is asked for by name.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    Subquery,
+    and_,
+    cast,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from api.queries.common import role_expr
+from api.queries.graph_items import Edge, Node, edge_json, edge_sources, node_json
+from models import tables as t
+
+NODE_KINDS = ("lab", "paper", "model", "technique", "slide")
+RELATIONS = (
+    "developed_by",
+    "described_in",
+    "derived_from",
+    "uses",
+    "introduced",
+    "proposed_in",
+    "refines",
+    "published_by",
+    "mentions",
+    "does_not_use",
+)
+DEFAULT_RELATIONS = tuple(r for r in RELATIONS if r != "does_not_use")
+
+
+def text(value: str, label: str) -> ColumnElement[str]:
+    # Inline SQL text, not a bound parameter: both databases then type the column as text.
+    return literal_column(f"'{value}'", String).label(label)
+
+
+def null(label: str) -> ColumnElement[Any]:
+    return literal_column("NULL", String).label(label)
+
+
+def node_union() -> Subquery:
+    """Every node, one row each: kind, id, slug, name, date, precision, lab slug, category."""
+    m, p, tech, lab, sl = t.model, t.paper, t.technique, t.lab, t.slide
+    labs = select(
+        text("lab", "kind"),
+        lab.c.id,
+        lab.c.slug,
+        lab.c.name,
+        literal_column("NULL", Date).label("date"),
+        null("date_precision"),
+        lab.c.slug.label("lab"),
+        null("category"),
+    )
+    papers = select(
+        text("paper", "kind"), p.c.id, p.c.slug, p.c.title, p.c.published_date,
+        p.c.date_precision, lab.c.slug, null("category"),
+    ).outerjoin(lab, lab.c.id == p.c.lab_id)  # fmt: skip
+    models = select(
+        text("model", "kind"), m.c.id, m.c.slug, m.c.name, m.c.release_date,
+        m.c.date_precision, lab.c.slug, null("category"),
+    ).outerjoin(lab, lab.c.id == m.c.lab_id)  # fmt: skip
+    # A technique is dated by its proposing paper: it exists in the graph from then on.
+    techniques = select(
+        text("technique", "kind"), tech.c.id, tech.c.slug, tech.c.name, p.c.published_date,
+        p.c.date_precision, null("lab"), tech.c.category,
+    ).outerjoin(p, p.c.id == tech.c.proposed_in_id)  # fmt: skip
+    slides = select(
+        text("slide", "kind"), sl.c.id, t.deck.c.slug + ":" + cast(sl.c.number, String),
+        sl.c.title, literal_column("NULL", Date), null("date_precision"), null("lab"),
+        null("category"),
+    ).join(t.deck, t.deck.c.id == sl.c.deck_id)  # fmt: skip
+    return labs.union_all(papers, models, techniques, slides).subquery("node")
+
+
+def _pair(
+    source: str, source_id: Any, relation: Any, target: str, target_id: Any
+) -> list[ColumnElement[Any]]:
+    relation_column = relation if not isinstance(relation, str) else text(relation, "relation")
+    return [
+        text(source, "source_kind"),
+        source_id.label("source_id"),
+        relation_column.label("relation"),
+        text(target, "target_kind"),
+        target_id.label("target_id"),
+    ]
+
+
+# A foreign key as an edge: (relation, table, source kind, column, target kind).
+FOREIGN_KEYS = (
+    ("developed_by", t.model, "model", "lab_id", "lab"),
+    ("described_in", t.model, "model", "paper_id", "paper"),
+    ("derived_from", t.model, "model", "derived_from_id", "model"),
+    ("proposed_in", t.technique, "technique", "proposed_in_id", "paper"),
+    ("refines", t.technique, "technique", "refines_id", "technique"),
+    ("published_by", t.paper, "paper", "lab_id", "lab"),
+)
+
+
+def edge_union(relations: tuple[str, ...] = DEFAULT_RELATIONS) -> Subquery:
+    """Every edge of these relations: (source kind, id, relation, target kind, id)."""
+    m, tech, mt, sm = t.model, t.technique, t.model_technique, t.slide_mention
+    parts: list[Select[Any]] = [
+        select(*_pair(kind, table.c.id, relation, target, table.c[column])).where(
+            table.c[column].is_not(None)
+        )
+        for relation, table, kind, column, target in FOREIGN_KEYS
+        if relation in relations
+    ]
+    roles = [r for r in ("uses", "introduced", "does_not_use") if r in relations]
+    if roles:
+        role = role_expr()
+        parts.append(
+            select(*_pair("model", mt.c.model_id, role, "technique", mt.c.technique_id))
+            .select_from(mt)
+            .join(m, m.c.id == mt.c.model_id)
+            .join(tech, tech.c.id == mt.c.technique_id)
+            .where(role.in_(roles))
+        )
+    if "mentions" in relations:
+        parts.append(
+            select(
+                text("slide", "source_kind"),
+                sm.c.slide_id.label("source_id"),
+                text("mentions", "relation"),
+                sm.c.entity_kind.label("target_kind"),
+                sm.c.entity_id.label("target_id"),
+            )
+        )
+    first, *rest = parts
+    return first.union_all(*rest).subquery("edge")
+
+
+@dataclass(frozen=True)
+class NodeFilter:
+    """Which nodes exist: of these kinds, dated in [start, end], and as the graph stood `as_of`."""
+
+    kinds: tuple[str, ...] = NODE_KINDS
+    start: date | None = None
+    end: date | None = None
+    as_of: date | None = None
+
+
+def node_where(n: Subquery, where: NodeFilter) -> list[ColumnElement[bool]]:
+    """The conditions on `node_union()` rows for this filter."""
+    dated = n.c.kind.in_(("model", "paper"))
+    conditions: list[ColumnElement[bool]] = []
+    if where.kinds != NODE_KINDS:
+        conditions.append(n.c.kind.in_(where.kinds))
+    if where.start is not None:
+        conditions.append(or_(~dated, n.c.date >= where.start))
+    if where.end is not None:
+        conditions.append(or_(~dated, n.c.date <= where.end))
+    if where.as_of is not None:
+        # Models and papers by their dates; a technique once proposed (or, with no known origin,
+        # once a model released by then used it).
+        used_by_then = (
+            select(t.model_technique.c.technique_id)
+            .join(t.model, t.model.c.id == t.model_technique.c.model_id)
+            .where(t.model.c.release_date <= where.as_of)
+        )
+        conditions.append(
+            or_(
+                n.c.kind.in_(("lab", "slide")),
+                and_(n.c.kind != "technique", n.c.date <= where.as_of),
+                and_(n.c.kind == "technique", n.c.date <= where.as_of),
+                and_(n.c.kind == "technique", n.c.date.is_(None), n.c.id.in_(used_by_then)),
+            )
+        )
+    return conditions
+
+
+@dataclass(frozen=True)
+class GraphFilter:
+    """A part of the graph: node filters, then edges of these relations touching these labs."""
+
+    nodes: NodeFilter = field(default_factory=NodeFilter)
+    relations: tuple[str, ...] = DEFAULT_RELATIONS
+    labs: tuple[str, ...] = ()
+
+    @property
+    def narrowed(self) -> bool:
+        """True when only the connected part is wanted (a filter beyond `kind` and `as_of`)."""
+        n = self.nodes
+        return bool(self.labs or self.relations != DEFAULT_RELATIONS or n.start or n.end)
+
+
+@dataclass
+class Graph:
+    nodes: list[Node]
+    edges: list[Edge]
+
+
+def filtered_edges(where: GraphFilter) -> tuple[Select[Any], Subquery]:
+    """Edges between nodes that pass the node filter, with both ends' slugs, and those nodes."""
+    n = node_union()
+    nodes = select(n).where(*node_where(n, where.nodes)).subquery("kept")
+    e = edge_union(where.relations)
+    a, b = nodes.alias("a"), nodes.alias("b")
+    stmt = (
+        select(
+            e.c.source_kind, e.c.source_id, a.c.slug.label("source_slug"), e.c.relation,
+            e.c.target_kind, e.c.target_id, b.c.slug.label("target_slug"),
+        )
+        .join(a, and_(a.c.kind == e.c.source_kind, a.c.id == e.c.source_id))
+        .join(b, and_(b.c.kind == e.c.target_kind, b.c.id == e.c.target_id))
+        .order_by(e.c.relation, a.c.slug, b.c.slug)
+    )  # fmt: skip
+    if where.labs:
+        stmt = stmt.where(or_(a.c.lab.in_(where.labs), b.c.lab.in_(where.labs)))
+    return stmt, nodes
+
+
+def load_graph(session: Session, where: GraphFilter) -> Graph:
+    """The nodes and edges of this part of the graph, each edge with its sources: 3 queries."""
+    edge_stmt, nodes = filtered_edges(where)
+    edge_rows = list(session.execute(edge_stmt))
+    node_rows = list(session.execute(select(nodes).order_by(nodes.c.kind, nodes.c.slug)))
+    if where.narrowed:
+        ends = {(r.source_kind, r.source_id) for r in edge_rows}
+        ends |= {(r.target_kind, r.target_id) for r in edge_rows}
+        node_rows = [
+            r
+            for r in node_rows
+            if (r.kind, r.id) in ends or (r.kind == "lab" and r.slug in where.labs)
+        ]
+    sources = edge_sources(session, edge_rows)
+    return Graph([node_json(r) for r in node_rows], [edge_json(r, sources) for r in edge_rows])
