@@ -27,6 +27,11 @@ class SeedReport:
     deck: str = ""
     changes: Counter[str] = field(default_factory=Counter)
     data_version: int = 0
+    # Per table, the slugs inserted and updated (slides by number); and the entities whose
+    # links, sources or slide mentions changed, as (kind, id).
+    created: dict[str, list[str]] = field(default_factory=dict)
+    updated: dict[str, list[str]] = field(default_factory=dict)
+    touched: set[tuple[str, int]] = field(default_factory=set)
 
     @property
     def changed(self) -> bool:
@@ -56,18 +61,17 @@ def write_plan(session: Session, plan: Plan) -> SeedReport:
     report = SeedReport(deck=plan.deck.slug)
     origin = f"seed:{plan.deck.slug}"
     slide_ids = _write_deck(session, plan.deck, report)
-    ids: dict[str, dict[str, int]] = {}
-    ids["lab"] = _upsert(session, t.lab, plan.labs, report)
+    ids = _known_ids(session, plan)
+    by = plan.known.origin
+    ids["lab"] |= _upsert(session, t.lab, plan.labs, report, by)
     papers = {s: _resolve(r, ids, lab="lab") for s, r in plan.papers.items()}
-    ids["paper"] = _upsert(session, t.paper, papers, report)
-    ids["model"] = {}
+    ids["paper"] |= _upsert(session, t.paper, papers, report, by)
     for slug in _parents_first(plan.models, "derived_from"):
         row = _resolve(plan.models[slug], ids, lab="lab", paper="paper", derived_from="model")
-        ids["model"] |= _upsert(session, t.model, {slug: row}, report)
-    ids["technique"] = {}
+        ids["model"] |= _upsert(session, t.model, {slug: row}, report, by)
     for slug in _parents_first(plan.techniques, "refines"):
         row = _resolve(plan.techniques[slug], ids, proposed_in="paper", refines="technique")
-        ids["technique"] |= _upsert(session, t.technique, {slug: row}, report)
+        ids["technique"] |= _upsert(session, t.technique, {slug: row}, report, by)
     _write_links(session, plan, ids, report)
     _write_sources(session, plan, ids, slide_ids, origin, report)
     report.changes.update(search_queries.refresh_search_index(session))
@@ -78,10 +82,25 @@ def write_plan(session: Session, plan: Plan) -> SeedReport:
     return report
 
 
+def _known_ids(session: Session, plan: Plan) -> dict[str, dict[str, int]]:
+    """slug -> id of the entities already stored that the plan refers to without writing them."""
+    ids: dict[str, dict[str, int]] = {}
+    for kind, table in (("lab", t.lab), ("paper", t.paper), ("model", t.model),
+                        ("technique", t.technique)):  # fmt: skip
+        ids[kind] = {}
+        if plan.known.slugs.get(kind):
+            ids[kind] = {
+                str(slug): int(i) for slug, i in session.execute(select(table.c.slug, table.c.id))
+            }
+    return ids
+
+
 def _resolve(row: dict[str, Any], ids: dict[str, dict[str, int]], **refs: str) -> dict[str, Any]:
-    """Replace slug references (`lab: meta`) by foreign keys (`lab_id: 3`)."""
+    """Replace slug references (`lab: meta`) by foreign keys (`lab_id: 3`); absent ones stay."""
     out = {k: v for k, v in row.items() if k not in refs}
     for column, kind in refs.items():
+        if column not in row:  # a known entity the overlay edits: its other links stay
+            continue
         slug = row.get(column)
         out[f"{column}_id"] = ids[kind][slug] if slug is not None else None
     return out
@@ -106,9 +125,17 @@ def _parents_first(rows: dict[str, dict[str, Any]], parent: str) -> list[str]:
 
 
 def _upsert(
-    session: Session, table: Table, rows: dict[str, dict[str, Any]], report: SeedReport
+    session: Session,
+    table: Table,
+    rows: dict[str, dict[str, Any]],
+    report: SeedReport,
+    by: str | None = None,
 ) -> dict[str, int]:
-    """Insert new slugs, update changed columns (and `updated_at`), leave equal rows alone."""
+    """Insert new slugs, update changed columns (and `updated_at`), leave equal rows alone.
+
+    `by` names the writer in `created_by` / `updated_by` (a further deck's ingest: `seed:<deck>`).
+    """
+    audit = {"created_by": by, "updated_by": by} if by else {}
     if not rows:
         return {}
     existing = {
@@ -121,17 +148,24 @@ def _upsert(
         values = {k: v for k, v in values.items() if k in table.c}
         current = existing.get(slug)
         if current is None:
-            statement = insert(table).values(slug=slug, created_at=now, updated_at=now, **values)
+            statement = insert(table).values(
+                slug=slug, created_at=now, updated_at=now, **audit, **values
+            )
             ids[slug] = session.execute(statement.returning(table.c.id)).scalar_one()
             report.changes[f"{table.name} inserted"] += 1
+            report.created.setdefault(table.name, []).append(slug)
             continue
         ids[slug] = current["id"]
         changed = {k: v for k, v in values.items() if current[k] != v}
         if changed:
             session.execute(
-                update(table).where(table.c.id == current["id"]).values(updated_at=now, **changed)
+                update(table)
+                .where(table.c.id == current["id"])
+                .values(updated_at=now, **{k: v for k, v in audit.items() if k != "created_by"})
+                .values(**changed)
             )
             report.changes[f"{table.name} updated"] += 1
+            report.updated.setdefault(table.name, []).append(slug)
     return ids
 
 
@@ -150,6 +184,7 @@ def _write_deck(session: Session, deck: ParsedDeck, report: SeedReport) -> dict[
             )
             slide_ids[slide.number] = session.execute(statement.returning(sl.c.id)).scalar_one()
             report.changes["slide inserted"] += 1
+            report.created.setdefault("slide", []).append(str(slide.number))
         else:
             slide_ids[slide.number] = current.id
             if (current.title, current.body) != (slide.title, slide.body):
@@ -159,6 +194,7 @@ def _write_deck(session: Session, deck: ParsedDeck, report: SeedReport) -> dict[
                     .values(title=slide.title, body=slide.body)
                 )
                 report.changes["slide updated"] += 1
+                report.updated.setdefault("slide", []).append(str(slide.number))
         _sync_items(session, slide_ids[slide.number], slide.items, report)
     if existing:  # the deck lost slides: their items, mentions and quotes go with them (CASCADE)
         session.execute(delete(sl).where(sl.c.id.in_([r.id for r in existing.values()])))
@@ -202,6 +238,7 @@ def _write_links(
                 )
             )
             report.changes["model_technique inserted"] += 1
+            report.touched.add(("model", key[0]))
         elif (current.relation, current.evidence) != (values["relation"], values["evidence"]):
             session.execute(
                 update(mt)
@@ -209,6 +246,7 @@ def _write_links(
                 .values(updated_at=now, **values)
             )
             report.changes["model_technique updated"] += 1
+            report.touched.add(("model", key[0]))
 
 
 SOURCE_COLUMNS = (
@@ -260,6 +298,8 @@ def _write_sources(
         for key in wanted
         if key not in have
     ]
+    report.touched |= {(key[0], key[1]) for key in wanted if key not in have}
+    report.touched |= {(key[0], key[1]) for key in have if key not in wanted}
     if stale:
         session.execute(delete(src).where(src.c.id.in_(stale)))
         report.changes["source deleted"] += len(stale)
@@ -284,6 +324,7 @@ def _sync_mentions(
             )
         )
         report.changes["slide_mention deleted"] += 1
+    report.touched |= {(k, e) for _, k, e in wanted ^ have}
     fresh = [{"slide_id": s, "entity_kind": k, "entity_id": e} for s, k, e in wanted - have]
     if fresh:
         session.execute(insert(sm), fresh)

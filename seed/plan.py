@@ -48,9 +48,29 @@ class Fact:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the database holds already, by slug: a further deck links to it, never re-creates it.
+
+    An overlay entry about a known entity changes only the fields it states.
+    """
+
+    slugs: dict[str, frozenset[str]] = field(default_factory=dict)  # kind -> slugs
+    arxiv: dict[str, str] = field(default_factory=dict)  # arXiv id -> paper slug
+    values: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (kind, slug, column)
+    # The deck's own writes (`seed:<deck>`): what it created, it re-plans in full on a re-ingest.
+    origin: str | None = None
+    owned: frozenset[tuple[str, str]] = frozenset()
+
+    def has(self, kind: str, slug: str | None) -> bool:
+        return slug is not None and slug in self.slugs.get(kind, frozenset())
+
+
 @dataclass
 class Plan:
     deck: ParsedDeck
+    known: Known = field(default_factory=Known)
+    partial: set[tuple[str, str]] = field(default_factory=set)  # known entities the overlay edits
     labs: dict[str, dict[str, Any]] = field(default_factory=dict)
     papers: dict[str, dict[str, Any]] = field(default_factory=dict)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -65,6 +85,14 @@ class Plan:
             EntityKind.model: self.models,
             EntityKind.technique: self.techniques,
         }[EntityKind(kind)]
+
+    def exists(self, kind: str, slug: str | None) -> bool:
+        return slug in self.entities(kind) or self.known.has(kind, slug)
+
+    def value(self, kind: str, slug: str, column: str) -> Any:
+        """A column of an entity as it will be: the plan's row, else the database's value."""
+        row = self.entities(kind).get(slug, {})
+        return row[column] if column in row else self.known.values.get((kind, slug, column))
 
 
 def reference_fact(
@@ -83,9 +111,11 @@ def reference_fact(
     )
 
 
-def build_plan(deck: ParsedDeck, overlay: Overlay, reference: Reference | None) -> Plan:
+def build_plan(
+    deck: ParsedDeck, overlay: Overlay, reference: Reference | None, known: Known | None = None
+) -> Plan:
     """Everything the seed will store, checked: quotes are on their slides, refs are verified."""
-    plan = Plan(deck=deck)
+    plan = Plan(deck=deck, known=known or Known())
     if reference is not None:
         _add_reference(plan, reference)
     _add_deck_papers(plan)
@@ -238,10 +268,17 @@ def _paper_date(plan: Plan, slug: str) -> date:
 
 def _add_deck_papers(plan: Plan) -> None:
     """Every arXiv link on a slide is a paper (linked when known, created when new)."""
-    by_arxiv = {p["arxiv_id"]: slug for slug, p in plan.papers.items() if p["arxiv_id"]}
+    by_arxiv = dict(plan.known.arxiv)
+    by_arxiv |= {p["arxiv_id"]: slug for slug, p in plan.papers.items() if p.get("arxiv_id")}
     for slide in plan.deck.slides:
         for link in slide.papers:
             slug = by_arxiv.get(link.arxiv_id)
+            if slug is not None and slug not in plan.papers:  # in the database: link it only
+                quote = f"[{link.label}]({link.url})"
+                plan.facts.append(
+                    Fact("paper", slug, "entity", "slide", slide=slide.number, quote=quote)
+                )
+                continue
             if slug is None:
                 slug = f"arxiv-{link.arxiv_id}"
                 by_arxiv[link.arxiv_id] = slug
@@ -284,12 +321,14 @@ def _add_deck_papers(plan: Plan) -> None:
                 continue
             for arxiv_id in item.arxiv_ids:
                 slug = by_arxiv[arxiv_id]
+                if slug not in plan.papers:
+                    continue
                 plan.papers[slug]["key_idea"] = item.detail
                 plan.facts.append(
                     Fact("paper", slug, "key_idea", "slide", slide=slide.number, quote=item.detail)
                 )
     for slug, paper in plan.papers.items():
-        if paper["published_date"] is None and paper["arxiv_id"]:
+        if paper.get("arxiv_id") and paper.get("published_date", 0) is None:
             # New-style arXiv ids begin with the year and month of submission (YYMM).
             yymm = paper["arxiv_id"][:4]
             paper["published_date"] = date(2000 + int(yymm[:2]), int(yymm[2:]), 1)
@@ -309,49 +348,53 @@ def _add_deck_papers(plan: Plan) -> None:
 # --- the overlay --------------------------------------------------------------------------------
 
 
+def _row(plan: Plan, kind: str, spec: EntitySpec, new: dict[str, Any]) -> dict[str, Any]:
+    """The plan's row for `spec`: a new one, or an empty (partial) one for a known entity."""
+    rows = plan.entities(kind)
+    owned = (kind, spec.slug) in plan.known.owned
+    if spec.slug not in rows and plan.known.has(kind, spec.slug) and not owned:
+        plan.partial.add((kind, spec.slug))
+        rows[spec.slug] = {}
+    return rows.setdefault(spec.slug, new)
+
+
+def _stated(plan: Plan, kind: str, spec: EntitySpec, names: tuple[str, ...]) -> dict[str, Any]:
+    """The spec's classifications; for a known entity, only those the overlay states."""
+    partial = (kind, spec.slug) in plan.partial
+    return {n: getattr(spec, n) for n in names if not partial or n in spec.model_fields_set}
+
+
 def _apply_overlay(plan: Plan, overlay: Overlay, ref: Reference | None) -> None:
+    """Rows first, for every kind, then the facts: a fact may name an entity stated below it."""
+    rows: list[tuple[str, EntitySpec, dict[str, Any]]] = []
     for lab in overlay.labs:
-        row = plan.labs.setdefault(lab.slug, {"name": lab.name or lab.slug})
-        row.update(kind=lab.kind, country=lab.country, homepage=lab.homepage)
-        _apply_facts(plan, "lab", lab, row, ref)
+        row = _row(plan, "lab", lab, {"name": lab.name or lab.slug})
+        row.update(_stated(plan, "lab", lab, ("kind", "country", "homepage")))
+        rows.append(("lab", lab, row))
     for paper in overlay.papers:
-        row = plan.papers.setdefault(
-            paper.slug,
-            _reference_paper({"title": paper.name or paper.slug, "arxiv_id": paper.arxiv_id}),
-        )
+        new = _reference_paper({"title": paper.name or paper.slug, "arxiv_id": paper.arxiv_id})
+        row = _row(plan, "paper", paper, new)
         if paper.lab:
             row["lab"] = paper.lab
-        _apply_facts(plan, "paper", paper, row, ref)
+        rows.append(("paper", paper, row))
     for model in overlay.models:
-        row = plan.models.setdefault(
-            model.slug,
-            {
-                "name": model.name or model.slug,
-                "lab": None,
-                "paper": None,
-                "derived_from": None,
-                "open_weights": True,
-            },
-        )
-        row.update(family=model.family, derivation=model.derivation)
+        new = {"name": model.name or model.slug, "lab": None, "paper": None,
+               "derived_from": None, "open_weights": True}  # fmt: skip
+        row = _row(plan, "model", model, new)
+        row.update(_stated(plan, "model", model, ("family", "derivation")))
         if model.open_weights is not None:
             row["open_weights"] = model.open_weights
-        _apply_facts(plan, "model", model, row, ref)
+        rows.append(("model", model, row))
     for tech in overlay.techniques:
-        row = plan.techniques.setdefault(
-            tech.slug,
-            {
-                "name": tech.name or tech.slug,
-                "aliases": [],
-                "description": None,
-                "proposed_in": None,
-                "refines": None,
-            },
-        )
+        new = {"name": tech.name or tech.slug, "aliases": [], "description": None,
+               "proposed_in": None, "refines": None}  # fmt: skip
+        row = _row(plan, "technique", tech, new)
         row["category"] = tech.category
         if tech.aliases is not None:
             row["aliases"] = list(tech.aliases)
-        _apply_facts(plan, "technique", tech, row, ref)
+        rows.append(("technique", tech, row))
+    for kind, spec, row in rows:
+        _apply_facts(plan, kind, spec, row, ref)
 
 
 def _apply_facts(
@@ -374,7 +417,7 @@ def _fact_object(
     """The object of a relation fact, creating the relation when the overlay states a new one."""
     about = fact.about
     if kind == "model" and about in LINK_PREDICATES:
-        if fact.object not in plan.techniques:
+        if fact.object is None or not plan.exists("technique", fact.object):
             raise SeedError(f"{where}: unknown technique {fact.object!r}")
         relation = LinkRelation.does_not_use if about == "does_not_use" else LinkRelation.uses
         plan.links.setdefault((slug, fact.object), {"relation": relation, "evidence": None})
@@ -391,7 +434,7 @@ def _fact_object(
         return None
     object_kind, column = relations[(kind, about)]
     target = fact.object or row.get(column)
-    if target is None or target not in plan.entities(object_kind):
+    if target is None or not plan.exists(object_kind, target):
         raise SeedError(f"{where}: no {object_kind} to relate to ({target!r})")
     row[column] = target
     return (object_kind, target)
@@ -455,17 +498,17 @@ def _overlay_fact(
 
 def _check(plan: Plan) -> None:
     for slug, tech in plan.techniques.items():
-        if tech.get("category") is None:
+        if tech.get("category") is None and ("technique", slug) not in plan.partial:
             raise SeedError(f"technique '{slug}' has no category in the overlay")
     for slug, model in plan.models.items():
-        if model.get("derived_from") and not model.get("derivation"):
+        if model.get("derived_from") and not plan.value("model", slug, "derivation"):
             raise SeedError(f"model '{slug}' derives from {model['derived_from']!r}: give its kind")
     # "Introduced" is derived from the technique's paper; a source that says so must agree.
     for fact in plan.facts:
         if fact.predicate != "introduced" or fact.object is None:
             continue
-        paper = plan.models[fact.subject].get("paper")
-        proposed = plan.techniques[fact.object].get("proposed_in")
+        paper = plan.value("model", fact.subject, "paper")
+        proposed = plan.value("technique", fact.object, "proposed_in")
         if paper is None or paper != proposed:
             raise SeedError(
                 f"model '{fact.subject}' is said to introduce '{fact.object}', but the technique"
