@@ -6,7 +6,10 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
+
+from api.errors import Unavailable
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
@@ -42,12 +45,44 @@ def safe_url(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# PostgreSQL's "try again" errors: serialization failure, deadlock, lock or statement timeout.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014"})
+RETRY_AFTER_SECONDS = 1
+
+
+def is_contention(error: DBAPIError) -> bool:
+    """Is this the database saying "busy, try again" rather than a real failure?"""
+    if "database is locked" in str(error.orig) or "database is busy" in str(error.orig):
+        return True
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request: commits once if the handler succeeded, rolls back on any error."""
+    """One session per request: commits once if the handler succeeded, rolls back on any error.
+
+    On SQLite a write request takes the write lock first (`BEGIN IMMEDIATE`), waiting up to the
+    busy timeout for it. A deferred transaction that reads and then writes cannot wait: SQLite
+    refuses its upgrade at once with "database is locked" when another writer got in between.
+    If the database stays busy, the client gets a 503 with `Retry-After`, never the SQL error.
+    """
     with Session(request.app.state.engine) as session:
         try:
+            if request.method in WRITE_METHODS and is_sqlite(request.app.state.engine):
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             yield session
             session.commit()
+        except DBAPIError as error:
+            session.rollback()
+            if is_contention(error):
+                raise busy() from error
+            raise
         except BaseException:
             session.rollback()
             raise
+
+
+def busy() -> Unavailable:
+    unavailable = Unavailable("The database is busy; retry shortly.")
+    unavailable.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return unavailable

@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 
 from api.errors import InvalidParam
-from api.paging import MAX_LIMIT, SortKey, fetch_page, link_header, next_url, parse_sort
+from api.paging import (
+    MAX_LIMIT,
+    SortKey,
+    decode_cursor,
+    fetch_page,
+    link_header,
+    next_url,
+    parse_sort,
+)
 from api.params import ListQuery
 from api.queries.common import sources_of
 from api.responses import JSON
@@ -160,6 +168,8 @@ def _stream(
 ) -> Response:
     """Every matching row after `cursor`, fetched a page at a time: constant memory."""
     engine = request.app.state.engine
+    if query.cursor:
+        decode_cursor(query.cursor, keys)  # a bad cursor is a 422 now, not an error mid-stream
 
     def pages() -> Iterator[list[Item]]:
         # The request's session is closed once the handler returns; the stream has its own.

@@ -31,6 +31,19 @@ class Settings(BaseSettings):
     cache_max_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024, description="Response cache size in body bytes."
     )
+    rate_limit_writes: str = Field(
+        default="600/minute",
+        pattern=r"^\s*(0|[1-9][0-9]*\s*/\s*(second|minute|hour))\s*$",
+        description="Writes per key (N/second|minute|hour; 0 = no limit), per worker process.",
+    )
+    rate_limit_expensive: str = Field(
+        default="120/minute",
+        pattern=r"^\s*(0|[1-9][0-9]*\s*/\s*(second|minute|hour))\s*$",
+        description="Requests to /graph and /export per client (0 = no limit), per worker.",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest wait for the rest of a request body (408)."
+    )
 
     @property
     def cors_origin_list(self) -> list[str]:
