@@ -12,8 +12,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from api import auth
+from api import auth, bench_cli, graph_cli
 from api import migrate as migrations
+from api import transfer_cli as transfer_commands
+from api.backup import backup
 from api.db import make_engine, safe_url
 from api.errors import ApiError
 from api.queries import search
@@ -123,8 +125,11 @@ def stats(
             typer.echo(f"  {name:<14}{value:>6}")
 
 
+app.command("graph")(graph_cli.graph)
+
 keys_app = typer.Typer(help="Write keys: create, list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(bench_cli.app, name="bench")
 
 
 @keys_app.command("create")
@@ -197,6 +202,14 @@ def serve(
         log_level=get_settings().log_level,
         server_header=False,
     )
+
+
+app.command("backup")(backup)
+
+
+app.command("export")(transfer_commands.export)
+app.command("import")(transfer_commands.import_)
+app.command("ingest")(transfer_commands.ingest)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,8 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def dumps(content: Any) -> bytes:
-    return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+    # Stored timestamps are UTC; SQLite hands them back naive, so say so in the output.
+    return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC)
 
 
 class JSON(JSONResponse):
