@@ -1,8 +1,12 @@
 """Assertions shared by the test modules."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import event
+from starlette.testclient import TestClient
 
 
 def assert_problem(
@@ -19,3 +23,19 @@ def assert_problem(
         assert param in body["detail"], body
         assert any(e["param"] == param for e in body.get("errors", [])), body
     return body
+
+
+@contextmanager
+def counted_statements(client: TestClient) -> Iterator[list[str]]:
+    """The SQL statements the app runs meanwhile (the ETag's version read included)."""
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

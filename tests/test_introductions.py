@@ -1,30 +1,11 @@
 """Who introduced what: a technique's origin, a model's contributions, the whole table."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from models.timeline import IntroductionTable, ModelIntroductions, TechniqueIntroductions
-from tests.helpers import assert_problem
-
-
-@contextmanager
-def counted_statements(client: TestClient) -> Iterator[list[str]]:
-    """The SQL statements the app runs meanwhile (the ETag's version read included)."""
-    engine = client.app.state.engine  # type: ignore[attr-defined]
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.helpers import assert_problem, counted_statements
 
 
 def slugs(items: list[dict[str, Any]]) -> list[str]:

@@ -2,16 +2,13 @@
 
 import csv
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from models.graph import AdoptionMatrix
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, counted_statements
 
 
 def matrix(client: TestClient, query: str = "") -> dict[str, Any]:
@@ -26,21 +23,6 @@ def cell(body: dict[str, Any], row: str, column: str) -> str | None:
     j = [c["slug"] for c in body["columns"]].index(column)
     value: str | None = body["cells"][i][j]
     return value
-
-
-@contextmanager
-def counted_statements(client: TestClient) -> Iterator[list[str]]:
-    engine = client.app.state.engine  # type: ignore[attr-defined]
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_one_row_per_model_one_column_per_technique(client: TestClient) -> None:
