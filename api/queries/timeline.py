@@ -1,18 +1,32 @@
 """The timeline: models released, papers published and techniques proposed, in date order.
 
-All three kinds of event come from one `UNION ALL` subquery with the same columns, so filters,
-sort and keyset paging run once, in SQL, over the whole stream.
+All three kinds of event come from one `UNION ALL` of selects with the same columns. For a page,
+each kind is filtered, cut at the cursor, sorted by (date, slug) and limited on its own, so it
+walks its index and stops after a page; the merge then sorts at most three pages. The cost of a
+page stays the same however many models and papers there are.
 """
 
 import calendar
+import operator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, Subquery, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    false,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from api.paging import SortKey, fetch_page
+from api.paging import SortKey, decode_cursor, fetch_page
 from api.queries.common import iso, link, url_of
 from models import tables as t
 
@@ -27,8 +41,11 @@ def _kind(name: str) -> ColumnElement[str]:
     return literal_column(f"'{name}'", String).label("kind")
 
 
-def event_stream() -> Subquery:
-    """Every dated event, one row each: date, precision, kind, entity, summary and lab."""
+Arm = tuple[str, Select[Any], ColumnElement[Any], ColumnElement[Any]]  # kind, select, date, slug
+
+
+def _arms() -> list[Arm]:
+    """One select per kind of event, with the stream's columns, its date and its slug."""
     m, p, tech, lab = t.model, t.paper, t.technique, t.lab
     models = (
         select(
@@ -48,16 +65,16 @@ def event_stream() -> Subquery:
     )
     papers = (
         select(
-            p.c.published_date,
+            p.c.published_date.label("date"),
             p.c.date_precision,
             _kind("paper"),
-            p.c.id,
+            p.c.id.label("entity_id"),
             p.c.slug,
-            p.c.title,
-            p.c.key_idea,
+            p.c.title.label("name"),
+            p.c.key_idea.label("summary"),
             p.c.authors,
-            lab.c.slug,
-            lab.c.name,
+            lab.c.slug.label("lab_slug"),
+            lab.c.name.label("lab_name"),
         )
         .outerjoin(lab, lab.c.id == p.c.lab_id)
         .where(p.c.published_date.is_not(None))
@@ -65,40 +82,49 @@ def event_stream() -> Subquery:
     # A technique is proposed when its proposing paper is published; without one, no event.
     techniques = (
         select(
-            p.c.published_date,
+            p.c.published_date.label("date"),
             p.c.date_precision,
             _kind("technique"),
-            tech.c.id,
+            tech.c.id.label("entity_id"),
             tech.c.slug,
             tech.c.name,
-            tech.c.description,
-            literal_column("NULL", String),
-            lab.c.slug,
-            lab.c.name,
+            tech.c.description.label("summary"),
+            literal_column("NULL", String).label("authors"),
+            lab.c.slug.label("lab_slug"),
+            lab.c.name.label("lab_name"),
         )
         .join(p, p.c.id == tech.c.proposed_in_id)
         .outerjoin(lab, lab.c.id == p.c.lab_id)
         .where(p.c.published_date.is_not(None))
     )
-    return models.union_all(papers, techniques).subquery("event")
+    return [
+        ("model", models, m.c.release_date, m.c.slug),
+        ("paper", papers, p.c.published_date, p.c.slug),
+        ("technique", techniques, p.c.published_date, tech.c.slug),
+    ]
 
 
-def _about_techniques(e: Subquery, slugs: list[str]) -> ColumnElement[bool]:
+def event_stream() -> Subquery:
+    """Every dated event, one row each: date, precision, kind, entity, summary and lab."""
+    return union_all(*(arm for _, arm, _, _ in _arms())).subquery("event")
+
+
+def _about_techniques(kind: str, slugs: list[str]) -> ColumnElement[bool]:
     """A technique's proposal, the models that use (or introduced) it and its proposing paper."""
     tech, mt = t.technique, t.model_technique
-    users = (
-        select(mt.c.model_id)
-        .join(tech, tech.c.id == mt.c.technique_id)
-        .where(tech.c.slug.in_(slugs), mt.c.relation == "uses")
-    )
+    if kind == "technique":
+        return tech.c.slug.in_(slugs)
+    if kind == "model":
+        users = (
+            select(mt.c.model_id)
+            .join(tech, tech.c.id == mt.c.technique_id)
+            .where(tech.c.slug.in_(slugs), mt.c.relation == "uses")
+        )
+        return t.model.c.id.in_(users)
     proposals = select(tech.c.proposed_in_id).where(
         tech.c.slug.in_(slugs), tech.c.proposed_in_id.is_not(None)
     )
-    return or_(
-        (e.c.kind == "technique") & e.c.slug.in_(slugs),
-        (e.c.kind == "model") & e.c.entity_id.in_(users),
-        (e.c.kind == "paper") & e.c.entity_id.in_(proposals),
-    )
+    return t.paper.c.id.in_(proposals)
 
 
 @dataclass(frozen=True)
@@ -113,29 +139,63 @@ class EventFilter:
     descending: bool = False
 
 
-def _filtered(where: EventFilter) -> tuple[Select[Any], list[SortKey]]:
-    e = event_stream()
-    stmt = select(e)
-    if where.start is not None:
-        stmt = stmt.where(e.c.date >= where.start)
-    if where.end is not None:
-        stmt = stmt.where(e.c.date <= where.end)
-    if where.labs:
-        stmt = stmt.where(e.c.lab_slug.in_(where.labs))
-    if where.kinds:
-        stmt = stmt.where(e.c.kind.in_(where.kinds))
-    if where.techniques:
-        stmt = stmt.where(_about_techniques(e, where.techniques))
+def _keys(e: Subquery, descending: bool) -> list[SortKey]:
     # (date, kind, slug) is unique, so the keyset walk neither skips nor repeats an event.
-    keys = [SortKey(name, e.c[name], where.descending) for name in ("date", "kind", "slug")]
-    return stmt, keys
+    return [SortKey(name, e.c[name], descending) for name in ("date", "kind", "slug")]
+
+
+def _after(
+    kind: str, day: ColumnElement[Any], slug: ColumnElement[Any], at: list[Any], descending: bool
+) -> ColumnElement[bool]:
+    """Events of one kind past the cursor (date, kind, slug); the kind is a constant here."""
+    at_date, at_kind, at_slug = at
+    later = operator.lt if descending else operator.gt
+    if kind == at_kind:
+        past: ColumnElement[bool] = later(tuple_(day, slug), tuple_(at_date, at_slug))
+        return past
+    # On the cursor's date, another kind sorts wholly before or wholly after this one.
+    if later(kind, at_kind):
+        return or_(later(day, at_date), day == at_date)
+    same_day_excluded: ColumnElement[bool] = later(day, at_date)
+    return same_day_excluded
+
+
+def _filtered(
+    where: EventFilter, cursor: str | None = None, limit: int | None = None
+) -> tuple[Select[Any], list[SortKey]]:
+    """The page's candidates: each kind filtered, cut at the cursor, sorted and limited on its
+    own (by the (date, slug) indexes), then merged; the merge sorts at most 3 x limit rows."""
+    at = decode_cursor(cursor, _keys(event_stream(), where.descending)) if cursor else None
+    arms = []
+    for kind, arm, day, slug in _arms():
+        if where.kinds and kind not in where.kinds:
+            continue
+        if where.start is not None:
+            arm = arm.where(day >= where.start)
+        if where.end is not None:
+            arm = arm.where(day <= where.end)
+        if where.labs:
+            arm = arm.where(t.lab.c.slug.in_(where.labs))
+        if where.techniques:
+            arm = arm.where(_about_techniques(kind, where.techniques))
+        if at is not None:
+            arm = arm.where(_after(kind, day, slug, at, where.descending))
+        if limit is not None:
+            order = (day.desc(), slug.desc()) if where.descending else (day.asc(), slug.asc())
+            arm = select(arm.order_by(*order).limit(limit + 1).subquery())
+        arms.append(arm)
+    if not arms:  # every kind filtered out: an empty stream of the same shape
+        kind, arm, _, _ = _arms()[0]
+        arms = [arm.where(false())]
+    e = union_all(*arms).subquery("event")
+    return select(e), _keys(e, where.descending)
 
 
 def timeline_page(
     session: Session, *, where: EventFilter, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[dict[str, Any]], str | None]:
     """What happened, in date order: one page of events and the cursor of the next."""
-    stmt, keys = _filtered(where)
+    stmt, keys = _filtered(where, cursor, limit)
     page = fetch_page(session, stmt, keys, cursor, limit)
     return [event_json(row) for row in page.rows], page.next_cursor
 
@@ -144,7 +204,7 @@ def timeline_groups(
     session: Session, *, where: EventFilter, by: str
 ) -> tuple[list[dict[str, Any]], bool]:
     """What happened in each year (or month): buckets of events, and whether the cap cut them."""
-    stmt, keys = _filtered(where)
+    stmt, keys = _filtered(where, None, GROUP_CAP)
     page = fetch_page(session, stmt, keys, None, GROUP_CAP)
     return group_events([event_json(row) for row in page.rows], by), page.next_cursor is not None
 
