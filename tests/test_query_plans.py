@@ -32,15 +32,9 @@ from tests.databases import fresh_database
 MODELS, LINKS_PER_MODEL = 20_000, 10
 LARGE = {"model", "model_technique", "source", "paper", "search_document"}
 
-TIMELINE_SCANS = pytest.mark.xfail(
-    reason="the timeline sorts its whole UNION ALL of models, papers and techniques before the "
-    "LIMIT (proposed fix in bench/README.md)",
-    strict=True,
-)
 QUESTIONS = [
-    pytest.param("/timeline?limit=50", marks=TIMELINE_SCANS, id="timeline"),
-    pytest.param("/timeline?limit=50&order=desc&kind=model", marks=TIMELINE_SCANS,
-                 id="timeline-desc"),
+    pytest.param("/timeline?limit=50", id="timeline"),
+    pytest.param("/timeline?limit=50&order=desc&kind=model", id="timeline-desc"),
     pytest.param("/models?lab=meta&technique=grouped-query-attention", id="models-lab-technique"),
     pytest.param("/models?lab=lab-00003&technique=technique-00000", id="models-big-lab"),
     pytest.param("/models?limit=50", id="models-page"),
@@ -167,29 +161,9 @@ def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from nodes(child)
 
 
-# Known PostgreSQL plans that read the whole model table; bench/README.md has the fixes (a
-# `random_page_cost` and a `plan_cache_mode` for paperkg's connections), measured.
-POSTGRES_SCANS = {
-    # A technique outside the statistics' most-common values is estimated at ~1% of all links,
-    # so the planner hashes every model instead of reading two by primary key.
-    "/techniques/multi-head-latent-attention/introduced-by": "Seq Scan on model: a row estimate",
-    # 293 adopters of 20,000 models, every one in the answer: with random reads priced as on a
-    # spinning disk, hashing the model table looks cheaper than 293 key reads.
-    "/techniques/technique-00150/introduced-by": "Seq Scan on model: 293 key reads priced high",
-    # Once psycopg prepares the statement, the plan made for any lab walks every model in date
-    # order and keeps those of the lab.
-    "/models?lab=meta&technique=grouped-query-attention": "the generic plan walks every model",
-}
-
-
 @pytest.mark.parametrize("url", QUESTIONS)
-def test_no_full_scan_of_a_large_table(
-    big_app: TestClient, url: str, request: pytest.FixtureRequest
-) -> None:
+def test_no_full_scan_of_a_large_table(big_app: TestClient, url: str) -> None:
     engine: Engine = big_app.app.state.engine  # type: ignore[attr-defined]
-    if engine.dialect.name == "postgresql" and url in POSTGRES_SCANS:
-        reason = f"{POSTGRES_SCANS[url]} (see bench/README.md)"
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
     explain = sqlite_full_scans if engine.dialect.name == "sqlite" else postgres_full_scans
     scans = {
         " ".join(statement.split())[:200]: found
