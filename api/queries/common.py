@@ -4,7 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, select
 from sqlalchemy.orm import Session
 
 from models import tables as t
@@ -67,12 +67,9 @@ SourceEntry = tuple[str | None, int | None, dict[str, Any]]
 SourceIndex = dict[int, list[SourceEntry]]
 
 
-def sources_of(session: Session, kind: str, ids: Sequence[int]) -> SourceIndex:
-    """The sources of many subjects of one kind, in one query: id -> [(object kind, id, source)]."""
-    if not ids:
-        return {}
+def _sources_statement() -> Select[Any]:
     s, sl = t.source, t.slide
-    stmt = (
+    return (
         select(
             s.c.subject_id,
             s.c.predicate,
@@ -89,12 +86,25 @@ def sources_of(session: Session, kind: str, ids: Sequence[int]) -> SourceIndex:
         )
         .outerjoin(sl, sl.c.id == s.c.slide_id)
         .outerjoin(t.deck, t.deck.c.id == sl.c.deck_id)
-        .where(s.c.subject_kind == kind, s.c.subject_id.in_(ids))
+        .where(
+            s.c.subject_kind == bindparam("kind"),
+            s.c.subject_id.in_(bindparam("ids", expanding=True)),
+        )
         # Slide quotes first (what the course says), then references, each in a stable order.
         .order_by(s.c.subject_id, s.c.kind.desc(), sl.c.number, s.c.id)
     )
+
+
+# Built once: building a statement and its cache key costs more than running it on SQLite.
+SOURCES = _sources_statement()
+
+
+def sources_of(session: Session, kind: str, ids: Sequence[int]) -> SourceIndex:
+    """The sources of many subjects of one kind, in one query: id -> [(object kind, id, source)]."""
+    if not ids:
+        return {}
     index: SourceIndex = defaultdict(list)
-    for row in session.execute(stmt):
+    for row in session.execute(SOURCES, {"kind": kind, "ids": list(ids)}):
         index[row.subject_id].append((row.object_kind, row.object_id, source_json(row)))
     return index
 

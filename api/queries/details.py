@@ -3,7 +3,7 @@
 import re
 from typing import Any
 
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.errors import NotFound
@@ -118,19 +118,25 @@ def get_technique(session: Session, slug: str) -> dict[str, Any]:
     }
 
 
-def mentioning_slides(session: Session, kind: str, entity_id: int) -> list[dict[str, Any]]:
+def _mentions_statement() -> Select[Any]:
     sm, sl = t.slide_mention, t.slide
-    stmt = (
+    return (
         select(t.deck.c.slug, sl.c.number, sl.c.title)
         .select_from(sm)
         .join(sl, sl.c.id == sm.c.slide_id)
         .join(t.deck, t.deck.c.id == sl.c.deck_id)
-        .where(sm.c.entity_kind == kind, sm.c.entity_id == entity_id)
+        .where(sm.c.entity_kind == bindparam("kind"), sm.c.entity_id == bindparam("entity_id"))
         .order_by(t.deck.c.slug, sl.c.number)
     )
+
+
+MENTIONS = _mentions_statement()  # built once (see api.queries.common.SOURCES)
+
+
+def mentioning_slides(session: Session, kind: str, entity_id: int) -> list[dict[str, Any]]:
     return [
         {"deck": d, "number": n, "title": title, "url": f"/decks/{d}/slides/{n}"}
-        for d, n, title in session.execute(stmt)
+        for d, n, title in session.execute(MENTIONS, {"kind": kind, "entity_id": entity_id})
     ]
 
 

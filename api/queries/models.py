@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.errors import NotFound
@@ -26,7 +26,7 @@ def model_id(session: Session, slug: str) -> int:
 
 def get_model(session: Session, slug: str) -> dict[str, Any]:
     """One model with its lab, paper, parent, techniques (introduced / uses) and sources."""
-    row = session.execute(e.model_select().where(t.model.c.slug == slug)).mappings().first()
+    row = session.execute(MODEL_BY_SLUG, {"slug": slug}).mappings().first()
     if row is None:
         raise NotFound("model", slug, candidates=model_slugs(session))
     sources = sources_of(session, "model", [row["id"]]).get(row["id"], [])
@@ -48,18 +48,26 @@ def get_model(session: Session, slug: str) -> dict[str, Any]:
     }
 
 
-def model_techniques(session: Session, model_id: int) -> list[dict[str, Any]]:
-    """The techniques one model introduced, uses, or is sourced as not using, by name."""
+def _model_techniques_statement() -> Select[Any]:
     tech, mt = t.technique, t.model_technique
-    stmt = (
+    return (
         select(tech.c.id, tech.c.slug, tech.c.name, tech.c.category, role_expr().label("role"))
         .join(mt, mt.c.technique_id == tech.c.id)
         .join(t.model, t.model.c.id == mt.c.model_id)
-        .where(mt.c.model_id == model_id)
+        .where(mt.c.model_id == bindparam("model_id"))
         .order_by(tech.c.name)
     )
+
+
+# Built once (see api.queries.common.SOURCES).
+MODEL_BY_SLUG = e.model_select().where(t.model.c.slug == bindparam("slug"))
+MODEL_TECHNIQUES = _model_techniques_statement()
+
+
+def model_techniques(session: Session, model_id: int) -> list[dict[str, Any]]:
+    """The techniques one model introduced, uses, or is sourced as not using, by name."""
     return [
         {"id": r.id, "slug": r.slug, "name": r.name, "url": f"/techniques/{r.slug}",
          "category": r.category, "role": r.role}
-        for r in session.execute(stmt)
+        for r in session.execute(MODEL_TECHNIQUES, {"model_id": model_id})
     ]  # fmt: skip
