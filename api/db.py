@@ -1,15 +1,23 @@
 """Engines and sessions. The only module that knows SQL dialects apart."""
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import Unavailable
+
+# What a query function runs on: a read route's Connection, or a write's Session (the same Core
+# statements either way; a read has no use for the ORM's unit of work).
+Db = Connection | OrmSession
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
@@ -78,17 +86,18 @@ def is_contention(error: OperationalError | DBAPIError) -> bool:
     return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request: commits once if the handler succeeded, rolls back on any error.
+@contextmanager
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """A session that commits once if the block succeeded and rolls back on any error.
 
-    On SQLite a write request takes the write lock first (`BEGIN IMMEDIATE`), waiting up to the
-    busy timeout for it. A deferred transaction that reads and then writes cannot wait: SQLite
+    On SQLite a write takes the write lock first (`BEGIN IMMEDIATE`), waiting up to the busy
+    timeout for it. A deferred transaction that reads and then writes cannot wait: SQLite
     refuses its upgrade at once with "database is locked" when another writer got in between.
     If the database stays busy, the client gets a 503 with `Retry-After`, never the SQL error.
     """
-    with Session(request.app.state.engine) as session:
+    with Session(engine) as session:
         try:
-            if request.method in WRITE_METHODS and is_sqlite(request.app.state.engine):
+            if write and is_sqlite(engine):
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             yield session
             session.commit()
@@ -100,6 +109,48 @@ def get_session(request: Request) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The session dependency of write routes (plain `def`, run in the thread pool)."""
+    with session_scope(request.app.state.engine, write=request.method in WRITE_METHODS) as s:
+        yield s
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _read(
+    engine: Engine, query: Callable[Concatenate[Db, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    try:
+        with engine.connect() as connection:
+            return query(connection, *args, **kwargs)
+    except DBAPIError as error:
+        if is_contention(error):
+            raise busy() from error
+        raise
+
+
+async def read(
+    request: Request,
+    query: Callable[Concatenate[Db, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Run `query(connection, ...)` for an `async def` read route, in the one place that decides
+    where reads run.
+
+    SQLite is in the process and a read never waits for a lock (WAL): a page of indexed rows
+    takes less CPU than a hop to the thread pool and back, and, the GIL being one, threads would
+    not run it sooner. So SQLite reads run on the event loop, as a bare sqlite3 app would.
+    PostgreSQL reads wait on a socket, so they go to the thread pool: one hop per request.
+    """
+    engine: Engine = request.app.state.engine
+    if is_sqlite(engine):
+        return _read(engine, query, *args, **kwargs)
+    return await run_in_threadpool(partial(_read, engine, query, *args, **kwargs))
 
 
 def busy() -> Unavailable:

@@ -15,9 +15,9 @@ import orjson
 from fastapi import Request
 from sqlalchemy import ColumnElement, Select, func
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 
+from api.db import Db, read
 from api.errors import InvalidParam
 from api.paging import (
     MAX_LIMIT,
@@ -33,7 +33,7 @@ from api.queries.common import sources_of
 from api.responses import JSON
 
 Item = dict[str, Any]
-Expander = Callable[[Session, list[Item], list[RowMapping]], None]
+Expander = Callable[[Db, list[Item], list[RowMapping]], None]
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,19 @@ class Collection:
     groups: Mapping[str, Group] = field(default_factory=dict)
 
 
-def list_response(
+async def list_page(
     request: Request,
-    session: Session,
+    collection: Collection,
+    query: ListQuery,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> Response:
+    """`list_response` for an `async def` route, on a connection of its own (api.db.read)."""
+    return await read(request, list_response, request, collection, query, where)
+
+
+def list_response(
+    db: Db,
+    request: Request,
     collection: Collection,
     query: ListQuery,
     where: Sequence[ColumnElement[bool]] = (),
@@ -66,30 +76,28 @@ def list_response(
     _check_includes(collection, query.include)
     stmt = collection.base().where(*where)
     if query.group_by is not None:
-        return JSON(
-            {"items": group_counts(session, collection, stmt, query.group_by), "next": None}
-        )
+        return JSON({"items": group_counts(db, collection, stmt, query.group_by), "next": None})
     keys = parse_sort(
         query.sort, collection.sorts, default=collection.default_sort, tiebreak=collection.tiebreak
     )
     fmt = query.format or _negotiate(request)
     if fmt in ("csv", "ndjson"):
         return _stream(request, collection, stmt, keys, query, fmt)
-    page = fetch_page(session, stmt, keys, query.cursor, query.limit)
-    items = build_items(session, collection, [r._mapping for r in page.rows], query)
+    page = fetch_page(db, stmt, keys, query.cursor, query.limit)
+    items = build_items(db, collection, [r._mapping for r in page.rows], query)
     link = next_url(request, page.next_cursor)
     return JSON({"items": items, "next": link}, headers=link_header(link))
 
 
 def build_items(
-    session: Session, collection: Collection, rows: list[RowMapping], query: ListQuery
+    db: Db, collection: Collection, rows: list[RowMapping], query: ListQuery
 ) -> list[Item]:
     items = [collection.item(row) for row in rows]
     for name in query.include or ():
         if name == "sources":
-            _include_sources(session, collection, items, rows)
+            _include_sources(db, collection, items, rows)
         else:
-            collection.includes[name](session, items, rows)
+            collection.includes[name](db, items, rows)
     if query.fields:
         return [project(item, query.fields) for item in items]
     return items
@@ -105,9 +113,9 @@ def _check_includes(collection: Collection, include: list[str] | None) -> None:
 
 
 def _include_sources(
-    session: Session, collection: Collection, items: list[Item], rows: list[RowMapping]
+    db: Db, collection: Collection, items: list[Item], rows: list[RowMapping]
 ) -> None:
-    index = sources_of(session, collection.kind, [row["id"] for row in rows])
+    index = sources_of(db, collection.kind, [row["id"] for row in rows])
     for item, row in zip(items, rows, strict=True):
         item["sources"] = [source for _, _, source in index.get(row["id"], [])]
 
@@ -132,9 +140,7 @@ def project(item: Item, fields: list[str]) -> Item:
     return out
 
 
-def group_counts(
-    session: Session, collection: Collection, stmt: Select[Any], name: str
-) -> list[Item]:
+def group_counts(db: Db, collection: Collection, stmt: Select[Any], name: str) -> list[Item]:
     """Exact counts per bucket, in key order."""
     group = collection.groups.get(name)
     if group is None:
@@ -146,7 +152,7 @@ def group_counts(
         .group_by(group.key, group.label)
         .order_by(group.key.asc().nulls_last())
     )
-    return [{"key": key, "label": label, "count": n} for key, label, n in session.execute(counted)]
+    return [{"key": key, "label": label, "count": n} for key, label, n in db.execute(counted)]
 
 
 def _negotiate(request: Request) -> str:
@@ -172,12 +178,12 @@ def _stream(
         decode_cursor(query.cursor, keys)  # a bad cursor is a 422 now, not an error mid-stream
 
     def pages() -> Iterator[list[Item]]:
-        # The request's session is closed once the handler returns; the stream has its own.
-        with Session(engine) as session:
+        # The request's connection is closed once the handler returns; the stream has its own.
+        with engine.connect() as db:
             cursor = query.cursor
             while True:
-                page = fetch_page(session, stmt, keys, cursor, MAX_LIMIT)
-                yield build_items(session, collection, [r._mapping for r in page.rows], query)
+                page = fetch_page(db, stmt, keys, cursor, MAX_LIMIT)
+                yield build_items(db, collection, [r._mapping for r in page.rows], query)
                 if page.next_cursor is None:
                     return
                 cursor = page.next_cursor

@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 
 import orjson
 from sqlalchemy import ColumnElement, Select, and_, false, or_
-from sqlalchemy.orm import Session
 from starlette.requests import Request
 
+from api.db import Db
 from api.errors import InvalidParam
 
 DEFAULT_LIMIT = 50
@@ -120,14 +120,14 @@ class PageResult:
 
 
 def fetch_page(
-    session: Session, stmt: Select[Any], keys: Sequence[SortKey], cursor: str | None, limit: int
+    db: Db, stmt: Select[Any], keys: Sequence[SortKey], cursor: str | None, limit: int
 ) -> PageResult:
     """Run `stmt` sorted by `keys`, after `cursor`, for `limit` rows; note where the next starts."""
     sort_labels = [key.column.label(f"_sort_{i}") for i, key in enumerate(keys)]
     stmt = stmt.add_columns(*sort_labels).order_by(*(key.order() for key in keys))
     if cursor:
         stmt = stmt.where(_after(keys, decode_cursor(cursor, keys)))
-    rows = list(session.execute(stmt.limit(limit + 1)).all())
+    rows = list(db.execute(stmt.limit(limit + 1)).all())
     if len(rows) <= limit:
         return PageResult(rows, None)
     last = rows[limit - 1]._mapping

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.listing import Collection, Expander, Group, Item
 from api.queries import entities as e
 from api.queries.common import role_expr
@@ -22,11 +22,11 @@ def expand_one(
 ) -> Expander:
     """`include=lab`: replace each item's link by the full entity, one query for the page."""
 
-    def expand(session: Session, items: list[Item], rows: list[RowMapping]) -> None:
+    def expand(db: Db, items: list[Item], rows: list[RowMapping]) -> None:
         ids = {row[fk] for row in rows if row[fk] is not None}
         full: dict[int, Item] = {}
         if ids:
-            for found in session.execute(base().where(table.c.id.in_(ids))).mappings():
+            for found in db.execute(base().where(table.c.id.in_(ids))).mappings():
                 full[found["id"]] = item(found)
         for target, row in zip(items, rows, strict=True):
             target[key] = full.get(row[fk])
@@ -40,10 +40,10 @@ def expand_many(base: Callable[[list[int]], Select[Any]], item: ItemFn, key: str
     `base(ids)` selects the children of those parent ids with the parent id as `_parent`.
     """
 
-    def expand(session: Session, items: list[Item], rows: list[RowMapping]) -> None:
+    def expand(db: Db, items: list[Item], rows: list[RowMapping]) -> None:
         children: dict[int, list[Item]] = defaultdict(list)
         ids = [row["id"] for row in rows]
-        for child in session.execute(base(ids)).mappings() if ids else []:
+        for child in db.execute(base(ids)).mappings() if ids else []:
             children[child["_parent"]].append(item(child))
         for target, row in zip(items, rows, strict=True):
             target[key] = children.get(row["id"], [])

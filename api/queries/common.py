@@ -5,8 +5,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, select
-from sqlalchemy.orm import Session
 
+from api.db import Db
 from models import tables as t
 from models.base import reduced_iso
 
@@ -99,12 +99,12 @@ def _sources_statement() -> Select[Any]:
 SOURCES = _sources_statement()
 
 
-def sources_of(session: Session, kind: str, ids: Sequence[int]) -> SourceIndex:
+def sources_of(db: Db, kind: str, ids: Sequence[int]) -> SourceIndex:
     """The sources of many subjects of one kind, in one query: id -> [(object kind, id, source)]."""
     if not ids:
         return {}
     index: SourceIndex = defaultdict(list)
-    for row in session.execute(SOURCES, {"kind": kind, "ids": list(ids)}):
+    for row in db.execute(SOURCES, {"kind": kind, "ids": list(ids)}):
         index[row.subject_id].append((row.object_kind, row.object_id, source_json(row)))
     return index
 

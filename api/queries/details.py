@@ -4,8 +4,8 @@ import re
 from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, select
-from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.errors import NotFound
 from api.queries import entities as e
 from api.queries.common import iso, link, plain_sources, role_expr, sources_of
@@ -18,20 +18,18 @@ TABLES: dict[str, Table] = {
 }  # fmt: skip
 
 
-def slugs(session: Session, table: Table) -> list[str]:
-    return list(session.execute(select(table.c.slug)).scalars())
+def slugs(db: Db, table: Table) -> list[str]:
+    return list(db.execute(select(table.c.slug)).scalars())
 
 
-def _one(session: Session, kind: str, stmt: Select[Any], key: str) -> Any:
-    row = session.execute(stmt).mappings().first()
+def _one(db: Db, kind: str, stmt: Select[Any], key: str) -> Any:
+    row = db.execute(stmt).mappings().first()
     if row is None:
-        raise NotFound(kind, key, candidates=slugs(session, TABLES[kind]))
+        raise NotFound(kind, key, candidates=slugs(db, TABLES[kind]))
     return row
 
 
-def links_of(
-    session: Session, refs: list[tuple[str, int]]
-) -> dict[tuple[str, int], dict[str, Any]]:
+def links_of(db: Db, refs: list[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
     """Name and URL of many entities of any kinds: one query per kind present."""
     out: dict[tuple[str, int], dict[str, Any]] = {}
     by_kind: dict[str, set[int]] = {}
@@ -40,64 +38,62 @@ def links_of(
     for kind, ids in by_kind.items():
         table = TABLES[kind]
         name = table.c[NAME_COLUMN[kind]]
-        for row in session.execute(
-            select(table.c.id, table.c.slug, name).where(table.c.id.in_(ids))
-        ):
+        for row in db.execute(select(table.c.id, table.c.slug, name).where(table.c.id.in_(ids))):
             out[(kind, row[0])] = {"kind": kind, **(link(kind, row[1], row[2]) or {})}
     return out
 
 
-def _model_links(session: Session, where: Any) -> list[Any]:
+def _model_links(db: Db, where: Any) -> list[Any]:
     m = t.model
     stmt = select(m.c.slug, m.c.name, m.c.release_date, m.c.date_precision).where(where)
     return [
         link("model", r.slug, r.name, release_date=iso(r.release_date, r.date_precision))
-        for r in session.execute(stmt.order_by(m.c.release_date, m.c.slug))
+        for r in db.execute(stmt.order_by(m.c.release_date, m.c.slug))
     ]
 
 
-def get_lab(session: Session, slug: str) -> dict[str, Any]:
+def get_lab(db: Db, slug: str) -> dict[str, Any]:
     """A lab with its models, its papers and its sources."""
-    row = _one(session, "lab", e.lab_select().where(t.lab.c.slug == slug), slug)
-    papers = session.execute(
+    row = _one(db, "lab", e.lab_select().where(t.lab.c.slug == slug), slug)
+    papers = db.execute(
         select(t.paper.c.slug, t.paper.c.title, t.paper.c.arxiv_id)
         .where(t.paper.c.lab_id == row["id"])
         .order_by(t.paper.c.published_date, t.paper.c.slug)
     )
     return e.lab_item(row) | {
-        "models": _model_links(session, t.model.c.lab_id == row["id"]),
+        "models": _model_links(db, t.model.c.lab_id == row["id"]),
         "papers": [link("paper", p.slug, p.title, arxiv_id=p.arxiv_id) for p in papers],
-        "sources": plain_sources(sources_of(session, "lab", [row["id"]]).get(row["id"], [])),
+        "sources": plain_sources(sources_of(db, "lab", [row["id"]]).get(row["id"], [])),
     }
 
 
-def get_paper(session: Session, key: str) -> dict[str, Any]:
+def get_paper(db: Db, key: str) -> dict[str, Any]:
     """A paper by slug or arXiv id, with the models it describes and techniques it proposed."""
     match = ARXIV_ID.match(key)
     condition = t.paper.c.arxiv_id == match.group(1) if match else t.paper.c.slug == key
-    row = _one(session, "paper", e.paper_select().where(condition), key)
+    row = _one(db, "paper", e.paper_select().where(condition), key)
     tech = t.technique
-    proposed = session.execute(
+    proposed = db.execute(
         select(tech.c.slug, tech.c.name)
         .where(tech.c.proposed_in_id == row["id"])
         .order_by(tech.c.name)
     )
     return e.paper_item(row) | {
-        "models": _model_links(session, t.model.c.paper_id == row["id"]),
+        "models": _model_links(db, t.model.c.paper_id == row["id"]),
         "proposed_techniques": [link("technique", r.slug, r.name) for r in proposed],
-        "slides": mentioning_slides(session, "paper", row["id"]),
-        "sources": plain_sources(sources_of(session, "paper", [row["id"]]).get(row["id"], [])),
+        "slides": mentioning_slides(db, "paper", row["id"]),
+        "sources": plain_sources(sources_of(db, "paper", [row["id"]]).get(row["id"], [])),
     }
 
 
-def get_technique(session: Session, slug: str) -> dict[str, Any]:
+def get_technique(db: Db, slug: str) -> dict[str, Any]:
     """A technique with its origin paper, what it refines, who introduced it, and its sources."""
-    row = _one(session, "technique", e.technique_select().where(t.technique.c.slug == slug), slug)
+    row = _one(db, "technique", e.technique_select().where(t.technique.c.slug == slug), slug)
     tech, mt = t.technique, t.model_technique
-    refined_by = session.execute(
+    refined_by = db.execute(
         select(tech.c.slug, tech.c.name).where(tech.c.refines_id == row["id"]).order_by(tech.c.slug)
     )
-    roles = session.execute(
+    roles = db.execute(
         select(t.model.c.slug, t.model.c.name, role_expr().label("role"))
         .select_from(mt)
         .join(t.model, t.model.c.id == mt.c.model_id)
@@ -109,8 +105,8 @@ def get_technique(session: Session, slug: str) -> dict[str, Any]:
         "refined_by": [link("technique", r.slug, r.name) for r in refined_by],
         "introduced_by": [link("model", r.slug, r.name) for r in roles if r.role == "introduced"],
         "adopters_count": sum(1 for r in roles if r.role in ("introduced", "uses")),
-        "slides": mentioning_slides(session, "technique", row["id"]),
-        "sources": plain_sources(sources_of(session, "technique", [row["id"]]).get(row["id"], [])),
+        "slides": mentioning_slides(db, "technique", row["id"]),
+        "sources": plain_sources(sources_of(db, "technique", [row["id"]]).get(row["id"], [])),
         "links": {
             "models": f"/techniques/{slug}/models",
             "introduced_by": f"/techniques/{slug}/introduced-by",
@@ -133,29 +129,29 @@ def _mentions_statement() -> Select[Any]:
 MENTIONS = _mentions_statement()  # built once (see api.queries.common.SOURCES)
 
 
-def mentioning_slides(session: Session, kind: str, entity_id: int) -> list[dict[str, Any]]:
+def mentioning_slides(db: Db, kind: str, entity_id: int) -> list[dict[str, Any]]:
     return [
         {"deck": d, "number": n, "title": title, "url": f"/decks/{d}/slides/{n}"}
-        for d, n, title in session.execute(MENTIONS, {"kind": kind, "entity_id": entity_id})
+        for d, n, title in db.execute(MENTIONS, {"kind": kind, "entity_id": entity_id})
     ]
 
 
-def id_of(session: Session, kind: str, slug: str) -> int:
+def id_of(db: Db, kind: str, slug: str) -> int:
     """The id of the `kind` with this slug (404 with suggestions when there is none)."""
     table = TABLES[kind]
-    found = session.execute(select(table.c.id).where(table.c.slug == slug)).scalar()
+    found = db.execute(select(table.c.id).where(table.c.slug == slug)).scalar()
     if found is None:
-        raise NotFound(kind, slug, candidates=slugs(session, table))
+        raise NotFound(kind, slug, candidates=slugs(db, table))
     return int(found)
 
 
-def paper_id(session: Session, key: str) -> int:
+def paper_id(db: Db, key: str) -> int:
     """A paper's id by slug or arXiv id."""
     match = ARXIV_ID.match(key)
     if not match:
-        return id_of(session, "paper", key)
-    found = session.execute(select(t.paper.c.id).where(t.paper.c.arxiv_id == match.group(1)))
+        return id_of(db, "paper", key)
+    found = db.execute(select(t.paper.c.id).where(t.paper.c.arxiv_id == match.group(1)))
     value = found.scalar()
     if value is None:
-        raise NotFound("paper", key, candidates=slugs(session, t.paper))
+        raise NotFound("paper", key, candidates=slugs(db, t.paper))
     return int(value)

@@ -8,8 +8,8 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Subquery, func, select
-from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.errors import NotFound
 from api.queries.common import iso, link, link_sources, role_expr, sources_of, url_of
 from api.queries.models import model_slugs
@@ -99,16 +99,14 @@ def adoptions() -> Subquery:
     )
 
 
-def technique_slugs(session: Session) -> list[str]:
-    return list(session.execute(select(t.technique.c.slug)).scalars())
+def technique_slugs(db: Db) -> list[str]:
+    return list(db.execute(select(t.technique.c.slug)).scalars())
 
 
 # --- GET /techniques/{slug}/introduced-by ------------------------------------------------------
 
 
-def technique_introductions(
-    session: Session, slug: str, *, as_of: date | None = None
-) -> dict[str, Any]:
+def technique_introductions(db: Db, slug: str, *, as_of: date | None = None) -> dict[str, Any]:
     """Which paper proposed this technique, which model introduced it, and who adopted it when
     (as known on `as_of`: models released by then; a technique proposed later is not there)."""
     tech, p = t.technique, t.paper
@@ -119,9 +117,9 @@ def technique_introductions(
         .outerjoin(paper_lab, paper_lab.c.id == p.c.lab_id)
         .where(tech.c.slug == slug)
     )
-    row = session.execute(stmt).first()
+    row = db.execute(stmt).first()
     if row is None:
-        raise NotFound("technique", slug, candidates=technique_slugs(session))
+        raise NotFound("technique", slug, candidates=technique_slugs(db))
     if as_of is not None and row.paper_date is not None and row.paper_date > as_of:
         missing = NotFound("technique", slug)
         missing.detail = (
@@ -129,9 +127,9 @@ def technique_introductions(
             f"{iso(row.paper_date, row.paper_precision)}."
         )
         raise missing
-    links = technique_links(session, row.id, as_of=as_of)
-    sources = sources_of(session, "model", [r.id for r in links])
-    proposal_sources = sources_of(session, "technique", [row.id]).get(row.id, [])
+    links = technique_links(db, row.id, as_of=as_of)
+    sources = sources_of(db, "model", [r.id for r in links])
+    proposal_sources = sources_of(db, "technique", [row.id]).get(row.id, [])
 
     def entry(link_row: Any, **extra: Any) -> dict[str, Any]:
         sourced = link_sources(sources.get(link_row.id, []), row.id)
@@ -162,7 +160,7 @@ def technique_introductions(
     }
 
 
-def technique_links(session: Session, technique_id: int, *, as_of: date | None = None) -> list[Any]:
+def technique_links(db: Db, technique_id: int, *, as_of: date | None = None) -> list[Any]:
     """Every model linked to one technique, with its role, in release order (the adoption order);
     with `as_of`, only the models released by then."""
     mt, m = t.model_technique, t.model
@@ -177,13 +175,13 @@ def technique_links(session: Session, technique_id: int, *, as_of: date | None =
     )
     if as_of is not None:
         stmt = stmt.where(m.c.release_date <= as_of)
-    return list(session.execute(stmt))
+    return list(db.execute(stmt))
 
 
 # --- GET /models/{slug}/introduced ---------------------------------------------------------------
 
 
-def model_introductions(session: Session, slug: str) -> dict[str, Any]:
+def model_introductions(db: Db, slug: str) -> dict[str, Any]:
     """What this model introduced, what it adopted (and whether first), and what it does not use."""
     m = t.model
     stmt = (
@@ -191,17 +189,17 @@ def model_introductions(session: Session, slug: str) -> dict[str, Any]:
         .outerjoin(t.lab, t.lab.c.id == m.c.lab_id)
         .where(m.c.slug == slug)
     )
-    row = session.execute(stmt).first()
+    row = db.execute(stmt).first()
     if row is None:
-        raise NotFound("model", slug, candidates=model_slugs(session))
-    sources = sources_of(session, "model", [row.id]).get(row.id, [])
+        raise NotFound("model", slug, candidates=model_slugs(db))
+    sources = sources_of(db, "model", [row.id]).get(row.id, [])
     answer: dict[str, Any] = {
         "model": model_json(row),
         "introduced": [],
         "adopted": [],
         "does_not_use": [],
     }
-    for tech in model_technique_roles(session, row.id):
+    for tech in model_technique_roles(db, row.id):
         item = {
             "slug": tech.slug,
             "name": tech.name,
@@ -217,7 +215,7 @@ def model_introductions(session: Session, slug: str) -> dict[str, Any]:
     return answer
 
 
-def model_technique_roles(session: Session, model_id: int) -> list[Any]:
+def model_technique_roles(db: Db, model_id: int) -> list[Any]:
     """One model's technique links: role, proposing paper and adoption rank, by technique name."""
     mt, tech, p = t.model_technique, t.technique, t.paper
     adoption = adoptions()
@@ -236,14 +234,14 @@ def model_technique_roles(session: Session, model_id: int) -> list[Any]:
         .where(mt.c.model_id == model_id)
         .order_by(tech.c.name)
     )
-    return list(session.execute(stmt))
+    return list(db.execute(stmt))
 
 
 # --- GET /introductions --------------------------------------------------------------------------
 
 
 def introductions(
-    session: Session,
+    db: Db,
     *,
     labs: list[str] | None = None,
     year: int | None = None,
@@ -280,8 +278,8 @@ def introductions(
             .exists()
         )
         stmt = stmt.where(paper_lab.c.slug.in_(labs) | introducer_in_lab)
-    rows = list(session.execute(stmt))
-    introducers = introducers_of(session, [r.id for r in rows])
+    rows = list(db.execute(stmt))
+    introducers = introducers_of(db, [r.id for r in rows])
     return [
         {
             "technique": {
@@ -301,7 +299,7 @@ def introductions(
     ]
 
 
-def introducers_of(session: Session, technique_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+def introducers_of(db: Db, technique_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The models that introduced each of these techniques, in one query, by release date."""
     if not technique_ids:
         return {}
@@ -316,6 +314,6 @@ def introducers_of(session: Session, technique_ids: list[int]) -> dict[int, list
         .order_by(*release_order())
     )
     index: dict[int, list[dict[str, Any]]] = {}
-    for row in session.execute(stmt):
+    for row in db.execute(stmt):
         index.setdefault(row.technique_id, []).append(model_json(row))
     return index

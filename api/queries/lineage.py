@@ -7,8 +7,8 @@ longer cycle, so the walk stops at `MAX_DEPTH` and a model is reported once, at 
 from typing import Any
 
 from sqlalchemy import CTE, Integer, literal_column, select
-from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.errors import NotFound
 from api.queries.common import iso, link, url_of
 from api.queries.models import model_slugs
@@ -52,7 +52,7 @@ def descendants_cte(model_id: int) -> CTE:
     return walk.union_all(step)
 
 
-def lineage(session: Session, slug: str) -> dict[str, Any]:
+def lineage(db: Db, slug: str) -> dict[str, Any]:
     """Which models this one derives from, and which derive from it, at any depth."""
     m = t.model
     stmt = (
@@ -61,9 +61,9 @@ def lineage(session: Session, slug: str) -> dict[str, Any]:
         .outerjoin(t.lab, t.lab.c.id == m.c.lab_id)
         .where(m.c.slug == slug)
     )
-    row = session.execute(stmt).first()
+    row = db.execute(stmt).first()
     if row is None:
-        raise NotFound("model", slug, candidates=model_slugs(session))
+        raise NotFound("model", slug, candidates=model_slugs(db))
     return {
         "model": {
             "slug": row.slug,
@@ -73,12 +73,12 @@ def lineage(session: Session, slug: str) -> dict[str, Any]:
             "date_precision": row.date_precision,
             "lab": link("lab", row.lab_slug, row.lab_name),
         },
-        "ancestors": ancestors(session, row.id),
-        "descendants": descendants(session, row.id),
+        "ancestors": ancestors(db, row.id),
+        "descendants": descendants(db, row.id),
     }
 
 
-def ancestors(session: Session, model_id: int) -> list[dict[str, Any]]:
+def ancestors(db: Db, model_id: int) -> list[dict[str, Any]]:
     """The chain of models this one derives from, parent first."""
     m, up = t.model, ancestors_cte(model_id)
     stmt = (
@@ -87,10 +87,10 @@ def ancestors(session: Session, model_id: int) -> list[dict[str, Any]]:
         .join(up, up.c.id == m.c.id)
         .order_by(up.c.depth)
     )
-    return _nearest(session.execute(stmt), model_id)
+    return _nearest(db.execute(stmt), model_id)
 
 
-def descendants(session: Session, model_id: int) -> list[dict[str, Any]]:
+def descendants(db: Db, model_id: int) -> list[dict[str, Any]]:
     """Every model derived from this one, generation by generation, each with its parent."""
     m, down = t.model, descendants_cte(model_id)
     stmt = (
@@ -100,7 +100,7 @@ def descendants(session: Session, model_id: int) -> list[dict[str, Any]]:
         .join(parent, parent.c.id == m.c.derived_from_id)
         .order_by(down.c.depth, m.c.release_date.asc().nulls_last(), m.c.slug)
     )
-    return _nearest(session.execute(stmt), model_id)
+    return _nearest(db.execute(stmt), model_id)
 
 
 def _nearest(rows: Any, model_id: int) -> list[dict[str, Any]]:

@@ -12,8 +12,8 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.queries.common import iso, link, link_sources, role_expr, sources_of, url_of
 from models import tables as t
 
@@ -66,26 +66,24 @@ def _technique_where(where: MatrixFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def adoption_matrix(
-    session: Session, where: MatrixFilter, *, rows: str = "models"
-) -> dict[str, Any]:
+def adoption_matrix(db: Db, where: MatrixFilter, *, rows: str = "models") -> dict[str, Any]:
     """Which model introduced or uses which technique, as a grid with the evidence of each cell."""
     m, tech, mt, p = t.model, t.technique, t.model_technique, t.paper
-    models = session.execute(
+    models = db.execute(
         select(m.c.id, m.c.slug, m.c.name, m.c.release_date, m.c.date_precision)
         .add_columns(t.lab.c.slug.label("lab_slug"), t.lab.c.name.label("lab_name"))
         .outerjoin(t.lab, t.lab.c.id == m.c.lab_id)
         .where(*_model_where(where))
         .order_by(m.c.release_date.asc().nulls_last(), m.c.slug)
     ).all()
-    techniques = session.execute(
+    techniques = db.execute(
         select(tech.c.id, tech.c.slug, tech.c.name, tech.c.category)
         .outerjoin(p, p.c.id == tech.c.proposed_in_id)
         .where(*_technique_where(where))
         .order_by(tech.c.category, p.c.published_date.asc().nulls_last(), tech.c.slug)
     ).all()
     role = role_expr()
-    filled = session.execute(
+    filled = db.execute(
         select(mt.c.model_id, mt.c.technique_id, role.label("role"))
         .select_from(mt)
         .join(m, m.c.id == mt.c.model_id)
@@ -96,7 +94,7 @@ def adoption_matrix(
     if where.dense:
         models = [r for r in models if any(k[0] == r.id for k in cell)]
         techniques = [r for r in techniques if any(k[1] == r.id for k in cell)]
-    sources = sources_of(session, "model", [r.id for r in models])
+    sources = sources_of(db, "model", [r.id for r in models])
     evidence = [
         {
             "row": mr.slug,

@@ -4,8 +4,8 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.errors import NotFound
 from api.listing import Collection, Group
 from api.queries.details import links_of
@@ -42,19 +42,19 @@ SLIDES = Collection(
 )
 
 
-def first_deck(session: Session) -> str:
+def first_deck(db: Db) -> str:
     """The deck `/slides/{number}` means: the first one loaded (the chapter's own deck)."""
-    slug = session.execute(select(t.deck.c.slug).order_by(t.deck.c.id).limit(1)).scalar()
+    slug = db.execute(select(t.deck.c.slug).order_by(t.deck.c.id).limit(1)).scalar()
     if slug is None:
         raise NotFound("deck", "(none loaded)")
     return str(slug)
 
 
-def get_slide(session: Session, deck: str, number: int) -> dict[str, Any]:
+def get_slide(db: Db, deck: str, number: int) -> dict[str, Any]:
     """One slide: its markdown, its structured items, the entities it mentions, its neighbours."""
     sl = t.slide
     row = (
-        session.execute(
+        db.execute(
             select(sl, t.deck.c.slug.label("deck"), t.deck.c.title.label("deck_title"))
             .join(t.deck, t.deck.c.id == sl.c.deck_id)
             .where(t.deck.c.slug == deck, sl.c.number == number)
@@ -65,16 +65,16 @@ def get_slide(session: Session, deck: str, number: int) -> dict[str, Any]:
     if row is None:
         raise NotFound("slide", f"{deck}/{number}")
     si, sm = t.slide_item, t.slide_mention
-    items = session.execute(
+    items = db.execute(
         select(si.c.kind, si.c.text, si.c.url, si.c.detail)
         .where(si.c.slide_id == row["id"])
         .order_by(si.c.position)
     ).mappings()
     mentioned = select(sm.c.entity_kind, sm.c.entity_id).where(sm.c.slide_id == row["id"])
-    refs = [(kind, entity_id) for kind, entity_id in session.execute(mentioned)]
-    names = links_of(session, refs)
+    refs = [(kind, entity_id) for kind, entity_id in db.execute(mentioned)]
+    names = links_of(db, refs)
     mentions = sorted(names.values(), key=lambda m: (KIND_ORDER[m["kind"]], m["slug"]))
-    count = session.execute(select(func.max(sl.c.number)).where(sl.c.deck_id == row["deck_id"]))
+    count = db.execute(select(func.max(sl.c.number)).where(sl.c.deck_id == row["deck_id"]))
     last = count.scalar() or number
     base = f"/decks/{deck}/slides"
     return {
@@ -90,7 +90,12 @@ def get_slide(session: Session, deck: str, number: int) -> dict[str, Any]:
     }
 
 
-def list_decks(session: Session) -> list[dict[str, Any]]:
+def get_first_deck_slide(db: Db, number: int) -> dict[str, Any]:
+    """A slide of the first deck loaded (the chapter's deck: `/slides/{number}`)."""
+    return get_slide(db, first_deck(db), number)
+
+
+def list_decks(db: Db) -> list[dict[str, Any]]:
     d, sl = t.deck, t.slide
     stmt = (
         select(d.c.slug, d.c.title, d.c.file_name, d.c.sha256, func.count(sl.c.id).label("slides"))
@@ -100,12 +105,12 @@ def list_decks(session: Session) -> list[dict[str, Any]]:
     )
     return [
         dict(r) | {"url": f"/decks/{r['slug']}", "slides_url": f"/decks/{r['slug']}/slides"}
-        for r in session.execute(stmt).mappings()
+        for r in db.execute(stmt).mappings()
     ]
 
 
-def get_deck(session: Session, slug: str) -> dict[str, Any]:
-    deck = next((d for d in list_decks(session) if d["slug"] == slug), None)
+def get_deck(db: Db, slug: str) -> dict[str, Any]:
+    deck = next((d for d in list_decks(db) if d["slug"] == slug), None)
     if deck is None:
-        raise NotFound("deck", slug, candidates=[d["slug"] for d in list_decks(session)])
+        raise NotFound("deck", slug, candidates=[d["slug"] for d in list_decks(db)])
     return deck

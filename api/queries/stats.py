@@ -3,8 +3,8 @@
 from typing import Any
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.queries.common import role_expr
 from api.queries.entities import year_of
 from models import tables as t
@@ -20,8 +20,8 @@ ENTITY_TABLES = {
 }
 
 
-def data_version(session: Session) -> int:
-    return int(session.execute(select(t.data_version.c.version)).scalar_one())
+def data_version(db: Db) -> int:
+    return int(db.execute(select(t.data_version.c.version)).scalar_one())
 
 
 def _count(table: Table, column: str | None = None) -> Any:
@@ -29,7 +29,7 @@ def _count(table: Table, column: str | None = None) -> Any:
     return select(counted).select_from(table).scalar_subquery()
 
 
-def graph_counts(session: Session) -> dict[str, Any]:
+def graph_counts(db: Db) -> dict[str, Any]:
     """How many entities and relations of each kind the graph holds, in one round trip."""
     roles = (
         select(role_expr().label("role"))
@@ -57,7 +57,7 @@ def graph_counts(session: Session) -> dict[str, Any]:
     entities = {name: _count(table) for name, table in ENTITY_TABLES.items()}
     version = select(t.data_version.c.version).scalar_subquery()
     columns = [e.label(n) for n, e in {**entities, **relations}.items()]
-    row = session.execute(select(*columns, version.label("data_version"))).one()._asdict()
+    row = db.execute(select(*columns, version.label("data_version"))).one()._asdict()
     return {
         "data_version": row["data_version"],
         "entities": {name: row[name] for name in entities},
@@ -65,7 +65,7 @@ def graph_counts(session: Session) -> dict[str, Any]:
     }
 
 
-def rankings(session: Session) -> dict[str, Any]:
+def rankings(db: Db) -> dict[str, Any]:
     """Techniques by adopters, labs by models, models per year: three grouped queries."""
     mt, tech, m, lab = t.model_technique, t.technique, t.model, t.lab
     adopters = func.count(mt.c.model_id).label("count")
@@ -96,11 +96,16 @@ def rankings(session: Session) -> dict[str, Any]:
     return {
         "techniques_by_adopters": [
             {"slug": s, "name": n, "url": f"/techniques/{s}", "adopters": c}
-            for s, n, c in session.execute(by_technique)
+            for s, n, c in db.execute(by_technique)
         ],
         "labs_by_models": [
             {"slug": s, "name": n, "url": f"/labs/{s}", "models": c}
-            for s, n, c in session.execute(by_lab)
+            for s, n, c in db.execute(by_lab)
         ],
-        "models_per_year": [{"year": y, "models": c} for y, c in session.execute(per_year)],
+        "models_per_year": [{"year": y, "models": c} for y, c in db.execute(per_year)],
     }
+
+
+def summary(db: Db) -> dict[str, Any]:
+    """The counts and the rankings: the `/stats` answer."""
+    return graph_counts(db) | rankings(db)

@@ -24,8 +24,8 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.paging import SortKey, decode_cursor, fetch_page
 from api.queries.common import iso, link, url_of
 from models import tables as t
@@ -192,20 +192,18 @@ def _filtered(
 
 
 def timeline_page(
-    session: Session, *, where: EventFilter, cursor: str | None = None, limit: int = 50
+    db: Db, *, where: EventFilter, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[dict[str, Any]], str | None]:
     """What happened, in date order: one page of events and the cursor of the next."""
     stmt, keys = _filtered(where, cursor, limit)
-    page = fetch_page(session, stmt, keys, cursor, limit)
+    page = fetch_page(db, stmt, keys, cursor, limit)
     return [event_json(row) for row in page.rows], page.next_cursor
 
 
-def timeline_groups(
-    session: Session, *, where: EventFilter, by: str
-) -> tuple[list[dict[str, Any]], bool]:
+def timeline_groups(db: Db, *, where: EventFilter, by: str) -> tuple[list[dict[str, Any]], bool]:
     """What happened in each year (or month): buckets of events, and whether the cap cut them."""
     stmt, keys = _filtered(where, None, GROUP_CAP)
-    page = fetch_page(session, stmt, keys, None, GROUP_CAP)
+    page = fetch_page(db, stmt, keys, None, GROUP_CAP)
     return group_events([event_json(row) for row in page.rows], by), page.next_cursor is not None
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.queries import timeline as timeline_queries
 from api.queries.common import role_expr
 from models import tables as t
@@ -205,12 +205,10 @@ def _release(placed: Placed, lane: Lane) -> str:
 
 
 def releases(
-    session: Session, *, where: timeline_queries.EventFilter
+    db: Db, *, where: timeline_queries.EventFilter
 ) -> tuple[list[Release], dict[str, str]]:
     """The model releases the timeline filter selects, with what each introduced: 2 queries."""
-    events, _ = timeline_queries.timeline_page(
-        session, where=where, limit=timeline_queries.GROUP_CAP
-    )
+    events, _ = timeline_queries.timeline_page(db, where=where, limit=timeline_queries.GROUP_CAP)
     models = [e for e in events if e["kind"] == "model"]
     introduced: dict[str, list[str]] = {}
     mt = t.model_technique
@@ -224,7 +222,7 @@ def releases(
         )
         .order_by(t.model.c.slug, t.technique.c.name)
     )
-    for slug, name in session.execute(stmt):
+    for slug, name in db.execute(stmt):
         introduced.setdefault(slug, []).append(name)
     lab_names = {e["lab"]["slug"]: e["lab"]["name"] for e in models if e["lab"]}
     out = [

@@ -15,6 +15,7 @@ from sqlalchemy import Table, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.errors import Conflict, InvalidParam, NotFound
 from api.queries import details, search
 from api.queries import models as model_queries
@@ -37,7 +38,7 @@ class WriteKind:
     name: str
     table: Table
     schema: type[WriteBody]
-    read: Callable[[Session, str], dict[str, Any]]
+    read: Callable[[Db, str], dict[str, Any]]
     refs: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # field -> (column, kind)
     dates: Mapping[str, str] = field(default_factory=dict)  # field -> its precision column
     columns: Mapping[str, str] = field(default_factory=dict)  # field -> column, where they differ

@@ -5,8 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api.deps import SessionDep
-from api.listing import list_response
+from api.listing import list_page
 from api.params import ListDep
 from api.queries.changes import CHANGES
 from api.routes.docs import errors
@@ -16,13 +15,13 @@ router = APIRouter(tags=["changes"])
 
 
 @router.get("/changes", summary="What changed after a data version", responses=errors())
-def list_changes(
+async def list_changes(
     request: Request,
-    session: SessionDep,
     query: ListDep,
     since: Annotated[
         int, Query(ge=0, le=2**62, description="A data version; changes after it.")
     ] = 0,
 ) -> Response:
     """Created, updated and deleted entities after `since`, oldest first, paged."""
-    return list_response(request, session, CHANGES, query, [t.change.c.version > since])
+    where = [t.change.c.version > since]
+    return await list_page(request, CHANGES, query, where)

@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from api.deps import SessionDep
+from api.db import read
 from api.params import choices, csv_values, date_bound
 from api.queries import introductions as introduction_queries
 from api.responses import JSON
@@ -23,8 +23,8 @@ CATEGORIES = tuple(category.value for category in TechniqueCategory)
     summary="Who introduced what: every technique with its paper and first adopter",
     responses=errors(),
 )
-def list_introductions(
-    session: SessionDep,
+async def list_introductions(
+    request: Request,
     lab: Annotated[
         str | None,
         Query(
@@ -43,8 +43,9 @@ def list_introductions(
     """One row per technique, by proposal date: the paper that proposed it, the model(s) whose
     own paper that is (usually none: most techniques come from papers without a model here), the
     earliest model in the graph to use it and how many use it. One page holds the whole table."""
-    rows = introduction_queries.introductions(
-        session,
+    rows = await read(
+        request,
+        introduction_queries.introductions,
         labs=csv_values(lab),
         year=year,
         categories=choices("category", category, CATEGORIES),
@@ -58,9 +59,9 @@ def list_introductions(
     summary="Who introduced a technique, and who adopted it when",
     responses=errors(404),
 )
-def read_technique_introductions(
+async def read_technique_introductions(
     slug: str,
-    session: SessionDep,
+    request: Request,
     as_of: Annotated[
         str | None,
         Query(
@@ -73,7 +74,8 @@ def read_technique_introductions(
     is that paper); the first model in the graph to use it; every adopter in release order; and
     the models sourced as not using it. Each link carries its slide quotes and references."""
     cutoff = date_bound("as_of", as_of, end=True)
-    return JSON(introduction_queries.technique_introductions(session, slug, as_of=cutoff))
+    answer = await read(request, introduction_queries.technique_introductions, slug, as_of=cutoff)
+    return JSON(answer)
 
 
 @router.get(
@@ -82,8 +84,8 @@ def read_technique_introductions(
     summary="What a model introduced, and what it adopted from earlier work",
     responses=errors(404),
 )
-def read_model_introductions(slug: str, session: SessionDep) -> JSON:
+async def read_model_introductions(slug: str, request: Request) -> JSON:
     """The techniques this model introduced (its paper proposed them), those it adopted (with
     the paper that did, and whether it was the first model in the graph to use them), and those
     it is sourced as not using."""
-    return JSON(introduction_queries.model_introductions(session, slug))
+    return JSON(await read(request, introduction_queries.model_introductions, slug))

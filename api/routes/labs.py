@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api.deps import SessionDep
+from api.db import Db, read
 from api.etags import item_response
-from api.listing import list_response
+from api.listing import list_page, list_response
 from api.params import ListDep, choices, csv_values
 from api.queries import collections, details, filters
 from api.routes.docs import errors
@@ -27,9 +27,8 @@ router = APIRouter(prefix="/labs", tags=["labs"])
     " `group_by`: `kind`, `country`.",
     responses=errors(),
 )
-def list_labs(
+async def list_labs(
     request: Request,
-    session: SessionDep,
     query: ListDep,
     kind: Annotated[str | None, Query(description="industry, academic, nonprofit")] = None,
     country: Annotated[str | None, Query(description="ISO 3166 codes: `CN,FR`.")] = None,
@@ -38,13 +37,13 @@ def list_labs(
     where = filters.lab_filters(
         kind=choices("kind", kind, tuple(k.value for k in LabKind)), country=csv_values(country)
     )
-    return list_response(request, session, collections.LABS, query, where)
+    return await list_page(request, collections.LABS, query, where)
 
 
 @router.get("/{slug}", response_model=LabDetail, summary="One lab", responses=errors(404))
-def read_lab(slug: str, request: Request, session: SessionDep) -> Response:
+async def read_lab(slug: str, request: Request) -> Response:
     """A lab with the models it developed and the papers it published."""
-    return item_response(request, details.get_lab(session, slug))
+    return item_response(request, await read(request, details.get_lab, slug))
 
 
 @router.get(
@@ -53,8 +52,12 @@ def read_lab(slug: str, request: Request, session: SessionDep) -> Response:
     summary="The models a lab developed",
     responses=errors(404),
 )
-def list_lab_models(slug: str, request: Request, session: SessionDep, query: ListDep) -> Response:
+async def list_lab_models(slug: str, request: Request, query: ListDep) -> Response:
     """The lab's models, with the same paging, sorting and shaping as /models."""
-    details.id_of(session, "lab", slug)
     where = filters.model_filters(lab=[slug])
-    return list_response(request, session, collections.MODELS, query, where)
+
+    def lab_models(db: Db) -> Response:
+        details.id_of(db, "lab", slug)
+        return list_response(db, request, collections.MODELS, query, where)
+
+    return await read(request, lab_models)

@@ -1,8 +1,8 @@
 """Model lineage: what a model derives from, and what derives from it."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api.deps import SessionDep
+from api.db import read
 from api.queries import lineage as lineage_queries
 from api.responses import JSON
 from api.routes.docs import errors
@@ -17,8 +17,8 @@ router = APIRouter(tags=["models"])
     summary="A model's ancestors and descendants, at any depth",
     responses=errors(404),
 )
-def read_lineage(slug: str, session: SessionDep) -> JSON:
+async def read_lineage(slug: str, request: Request) -> JSON:
     """Ancestors from the parent (depth 1) up, each with how the model below derives from it;
     descendants generation by generation (depth 1 = children), each with its derivation and
     parent. Derivations: successor, architecture, weights or distilled."""
-    return JSON(lineage_queries.lineage(session, slug))
+    return JSON(await read(request, lineage_queries.lineage, slug))

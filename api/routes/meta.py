@@ -8,6 +8,7 @@ from sqlalchemy import text
 from starlette.responses import PlainTextResponse
 
 from api import __version__
+from api.db import read
 from api.deps import SessionDep
 from api.errors import Unavailable
 from api.migrate import current_revision, head_revision
@@ -31,14 +32,14 @@ LLMS_TXT = (files("api") / "static" / "llms.txt").read_text(encoding="utf-8")
 
 
 @router.get("/", summary="The index: what this service is and where everything is")
-def index(session: SessionDep) -> JSON:
+async def index(request: Request) -> JSON:
     """Name, version, data version and links to every collection and question."""
     return JSON(
         {
             "name": "paperkg",
             "description": "A knowledge graph of open large language models, sourced fact by fact.",
             "version": __version__,
-            "data_version": stats_queries.data_version(session),
+            "data_version": await read(request, stats_queries.data_version),
             "collections": {name: f"/{name}" for name in COLLECTIONS},
             "questions": QUESTIONS,
             "docs": {"swagger": "/docs", "redoc": "/redoc", "openapi": "/openapi.json"},
@@ -50,10 +51,10 @@ def index(session: SessionDep) -> JSON:
 
 
 @router.get("/llms.txt", summary="A plain-text guide to this API for language-model agents")
-def llms_txt(session: SessionDep) -> PlainTextResponse:
+async def llms_txt(request: Request) -> PlainTextResponse:
     """What the graph holds, the main endpoints and example calls, as plain text."""
     return PlainTextResponse(
-        LLMS_TXT.replace("{version}", str(stats_queries.data_version(session)))
+        LLMS_TXT.replace("{version}", str(await read(request, stats_queries.data_version)))
     )
 
 

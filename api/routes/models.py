@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api.deps import SessionDep
+from api.db import Db, read
 from api.etags import item_response
-from api.listing import list_response
+from api.listing import list_page, list_response
 from api.params import ListDep, choices, csv_values, date_bound, year_range
 from api.queries import collections, filters
 from api.queries import models as model_queries
@@ -33,9 +33,8 @@ filter are comma-separated and combine with OR. `sort` accepts `release_date`, `
     description=LIST_DESCRIPTION,
     responses=errors(),
 )
-def list_models(
+async def list_models(
     request: Request,
-    session: SessionDep,
     query: ListDep,
     lab: Annotated[str | None, Query(description="Lab slugs: `meta,deepseek`.")] = None,
     family: Annotated[str | None, Query(description="Families: `llama,qwen`.")] = None,
@@ -67,7 +66,7 @@ def list_models(
         max_parameters=max_parameters,
         derived_from=csv_values(derived_from),
     )
-    return list_response(request, session, collections.MODELS, query, where)
+    return await list_page(request, collections.MODELS, query, where)
 
 
 @router.get(
@@ -76,9 +75,9 @@ def list_models(
     summary="One model, with its lab, paper, lineage and techniques",
     responses=errors(404),
 )
-def read_model(slug: str, request: Request, session: SessionDep) -> Response:
+async def read_model(slug: str, request: Request) -> Response:
     """A model and what it introduced or uses, every fact with its slide quote or reference."""
-    return item_response(request, model_queries.get_model(session, slug))
+    return item_response(request, await read(request, model_queries.get_model, slug))
 
 
 @router.get(
@@ -87,9 +86,11 @@ def read_model(slug: str, request: Request, session: SessionDep) -> Response:
     summary="The techniques a model introduced, uses, or is sourced as not using",
     responses=errors(404),
 )
-def list_model_techniques(
-    slug: str, request: Request, session: SessionDep, query: ListDep
-) -> Response:
+async def list_model_techniques(slug: str, request: Request, query: ListDep) -> Response:
     """The model's technique links; each item has its `role`. `group_by=role` counts them."""
-    collection = collections.techniques_of_model(model_queries.model_id(session, slug))
-    return list_response(request, session, collection, query)
+
+    def model_techniques(db: Db) -> Response:
+        collection = collections.techniques_of_model(model_queries.model_id(db, slug))
+        return list_response(db, request, collection, query)
+
+    return await read(request, model_techniques)

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api.deps import SessionDep
+from api.db import Db, read
 from api.etags import item_response
-from api.listing import list_response
+from api.listing import list_page, list_response
 from api.params import ListDep, csv_values, date_bound, year_range
 from api.queries import collections, details, filters
 from api.routes.docs import errors
@@ -27,9 +27,8 @@ router = APIRouter(prefix="/papers", tags=["papers"])
     " `models`, `techniques`, `sources`. `group_by`: `lab`, `year`.",
     responses=errors(),
 )
-def list_papers(
+async def list_papers(
     request: Request,
-    session: SessionDep,
     query: ListDep,
     lab: Annotated[str | None, Query(description="Lab slugs.")] = None,
     year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
@@ -43,7 +42,7 @@ def list_papers(
         start=date_bound("from", start) or (years[0] if years else None),
         end=date_bound("to", end, end=True) or (years[1] if years else None),
     )
-    return list_response(request, session, collections.PAPERS, query, where)
+    return await list_page(request, collections.PAPERS, query, where)
 
 
 @router.get(
@@ -52,9 +51,9 @@ def list_papers(
     summary="One paper, by slug or arXiv id",
     responses=errors(404),
 )
-def read_paper(key: str, request: Request, session: SessionDep) -> Response:
+async def read_paper(key: str, request: Request) -> Response:
     """`/papers/arxiv-2307.09288`, `/papers/2307.09288` and `/papers/arxiv:2307.09288` agree."""
-    return item_response(request, details.get_paper(session, key))
+    return item_response(request, await read(request, details.get_paper, key))
 
 
 @router.get(
@@ -63,8 +62,11 @@ def read_paper(key: str, request: Request, session: SessionDep) -> Response:
     summary="The models a paper describes",
     responses=errors(404),
 )
-def list_paper_models(key: str, request: Request, session: SessionDep, query: ListDep) -> Response:
+async def list_paper_models(key: str, request: Request, query: ListDep) -> Response:
     """Models described in the paper."""
-    paper_id = details.paper_id(session, key)
-    where = [t.model.c.paper_id == paper_id]
-    return list_response(request, session, collections.MODELS, query, where)
+
+    def paper_models(db: Db) -> Response:
+        where = [t.model.c.paper_id == details.paper_id(db, key)]
+        return list_response(db, request, collections.MODELS, query, where)
+
+    return await read(request, paper_models)

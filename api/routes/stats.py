@@ -1,8 +1,8 @@
 """Counts over the whole graph."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api.deps import SessionDep
+from api.db import read
 from api.queries import stats as stats_queries
 from api.responses import JSON
 
@@ -10,6 +10,6 @@ router = APIRouter(tags=["stats"])
 
 
 @router.get("/stats", summary="How many entities and relations the graph holds, and who leads")
-def read_stats(session: SessionDep) -> JSON:
+async def read_stats(request: Request) -> JSON:
     """Counts of entities and relations; techniques by adopters, labs by models, models per year."""
-    return JSON(stats_queries.graph_counts(session) | stats_queries.rankings(session))
+    return JSON(await read(request, stats_queries.summary))

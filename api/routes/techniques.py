@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api.deps import SessionDep
+from api.db import Db, read
 from api.etags import item_response
-from api.listing import list_response
+from api.listing import list_page, list_response
 from api.params import ListDep, choices, csv_values
 from api.queries import collections, details, filters
 from api.routes.docs import errors
@@ -28,9 +28,8 @@ CATEGORIES = tuple(c.value for c in TechniqueCategory)
     " `refines`, `models`, `sources`. `group_by`: `category`, `year`.",
     responses=errors(),
 )
-def list_techniques(
+async def list_techniques(
     request: Request,
-    session: SessionDep,
     query: ListDep,
     category: Annotated[str | None, Query(description=", ".join(CATEGORIES))] = None,
     introduced_by: Annotated[str | None, Query(description="Model slugs.")] = None,
@@ -42,7 +41,7 @@ def list_techniques(
         introduced_by=csv_values(introduced_by),
         used_by=csv_values(used_by),
     )
-    return list_response(request, session, collections.TECHNIQUES, query, where)
+    return await list_page(request, collections.TECHNIQUES, query, where)
 
 
 @router.get(
@@ -51,9 +50,9 @@ def list_techniques(
     summary="One technique, with its origin paper and who introduced it",
     responses=errors(404),
 )
-def read_technique(slug: str, request: Request, session: SessionDep) -> Response:
+async def read_technique(slug: str, request: Request) -> Response:
     """A technique, the paper that first proposed it, what it refines, and its sources."""
-    return item_response(request, details.get_technique(session, slug))
+    return item_response(request, await read(request, details.get_technique, slug))
 
 
 @router.get(
@@ -62,9 +61,11 @@ def read_technique(slug: str, request: Request, session: SessionDep) -> Response
     summary="The models linked to a technique, each with its role",
     responses=errors(404),
 )
-def list_technique_models(
-    slug: str, request: Request, session: SessionDep, query: ListDep
-) -> Response:
+async def list_technique_models(slug: str, request: Request, query: ListDep) -> Response:
     """Models that introduced, use, or are sourced as not using the technique."""
-    technique_id = details.id_of(session, "technique", slug)
-    return list_response(request, session, collections.models_of_technique(technique_id), query)
+
+    def technique_models(db: Db) -> Response:
+        collection = collections.models_of_technique(details.id_of(db, "technique", slug))
+        return list_response(db, request, collection, query)
+
+    return await read(request, technique_models)

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import SessionDep
+from api.db import read
 from api.errors import InvalidParam
 from api.paging import DEFAULT_LIMIT, MAX_LIMIT, link_header, next_url
 from api.params import choices, csv_values, date_bound
@@ -45,9 +45,8 @@ Group = Literal["year", "month"]
     description=DESCRIPTION,
     responses=errors(),
 )
-def read_timeline(
+async def read_timeline(
     request: Request,
-    session: SessionDep,
     from_: Annotated[
         str | None,
         Query(alias="from", description="First date: `2023`, `2023-07` or `2023-07-18`."),
@@ -105,10 +104,12 @@ def read_timeline(
     if group is not None:
         if cursor is not None:
             raise InvalidParam("cursor", "a grouped timeline is one answer; drop `cursor`")
-        groups, truncated = timeline_queries.timeline_groups(session, where=where, by=group)
+        groups, truncated = await read(
+            request, timeline_queries.timeline_groups, where=where, by=group
+        )
         return JSON({"items": groups, "next": None, "truncated": truncated})
-    events, next_cursor = timeline_queries.timeline_page(
-        session, where=where, cursor=cursor, limit=limit
+    events, next_cursor = await read(
+        request, timeline_queries.timeline_page, where=where, cursor=cursor, limit=limit
     )
     link = next_url(request, next_cursor)
     return JSON({"items": events, "next": link}, headers=link_header(link))
