@@ -63,7 +63,7 @@ class ListQuery:
     format: Format | None
 
 
-def list_query(
+async def list_query(
     sort: Annotated[
         str | None,
         Query(description="Comma-separated fields, `-` for descending: `-release_date,name`."),

@@ -1,5 +1,6 @@
 """GET /timeline: releases, papers and proposed techniques in one date-ordered stream."""
 
+import base64
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -174,6 +175,9 @@ def test_bad_dates_are_422s_naming_the_parameter(client: TestClient) -> None:
 
 def test_bad_paging_and_grouping_are_422s(client: TestClient) -> None:
     assert_problem(client.get("/timeline?cursor=not-a-cursor"), 422, "cursor")
+    # Well formed, but of no kind the timeline has: refused, not turned into SQL.
+    forged = base64.urlsafe_b64encode(b'["2024-01-01","meme","x"]').decode().rstrip("=")
+    assert_problem(client.get(f"/timeline?cursor={forged}"), 422, "cursor")
     assert_problem(client.get("/timeline?limit=501"), 422, "limit")
     assert_problem(client.get("/timeline?order=sideways"), 422, "order")
     assert_problem(client.get("/timeline?group=week"), 422, "group")

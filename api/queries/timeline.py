@@ -8,15 +8,20 @@ page stays the same however many models and papers there are.
 
 import calendar
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    Date,
     Select,
     String,
     Subquery,
+    bindparam,
     false,
     literal_column,
     or_,
@@ -26,7 +31,8 @@ from sqlalchemy import (
 )
 
 from api.db import Db
-from api.paging import SortKey, decode_cursor, fetch_page
+from api.errors import InvalidParam
+from api.paging import SortKey, decode_cursor, encode_cursor
 from api.queries.common import iso, link, url_of
 from models import tables as t
 
@@ -109,9 +115,11 @@ def event_stream() -> Subquery:
     return union_all(*(arm for _, arm, _, _ in _arms())).subquery("event")
 
 
-def _about_techniques(kind: str, slugs: list[str]) -> ColumnElement[bool]:
-    """A technique's proposal, the models that use (or introduced) it and its proposing paper."""
+def _about_techniques(kind: str) -> ColumnElement[bool]:
+    """A technique's proposal, the models that use (or introduced) it and its proposing paper;
+    the techniques' slugs are the `techniques` parameter."""
     tech, mt = t.technique, t.model_technique
+    slugs: BindParameter[list[str]] = bindparam("techniques", expanding=True)
     if kind == "technique":
         return tech.c.slug.in_(slugs)
     if kind == "model":
@@ -144,11 +152,14 @@ def _keys(e: Subquery, descending: bool) -> list[SortKey]:
     return [SortKey(name, e.c[name], descending) for name in ("date", "kind", "slug")]
 
 
+KEYS = {descending: _keys(event_stream(), descending) for descending in (False, True)}
+
+
 def _after(
-    kind: str, day: ColumnElement[Any], slug: ColumnElement[Any], at: list[Any], descending: bool
+    kind: str, day: ColumnElement[Any], slug: ColumnElement[Any], at_kind: str, descending: bool
 ) -> ColumnElement[bool]:
-    """Events of one kind past the cursor (date, kind, slug); the kind is a constant here."""
-    at_date, at_kind, at_slug = at
+    """Events of one kind past the cursor (`at_date`, `at_kind`, `at_slug`); `kind` is constant."""
+    at_date, at_slug = bindparam("at_date", type_=Date), bindparam("at_slug", type_=String)
     later = operator.lt if descending else operator.gt
     if kind == at_kind:
         past: ColumnElement[bool] = later(tuple_(day, slug), tuple_(at_date, at_slug))
@@ -160,51 +171,99 @@ def _after(
     return same_day_excluded
 
 
-def _filtered(
-    where: EventFilter, cursor: str | None = None, limit: int | None = None
-) -> tuple[Select[Any], list[SortKey]]:
+@dataclass(frozen=True)
+class Shape:
+    """What decides the SQL of a page; the values themselves travel as bound parameters."""
+
+    kinds: tuple[str, ...]
+    start: bool
+    end: bool
+    labs: bool
+    techniques: bool
+    cursor_kind: str | None
+    descending: bool
+
+
+@lru_cache(maxsize=512)
+def _page_statement(shape: Shape) -> Select[Any]:
     """The page's candidates: each kind filtered, cut at the cursor, sorted and limited on its
-    own (by the (date, slug) indexes), then merged; the merge sorts at most 3 x limit rows."""
-    at = decode_cursor(cursor, _keys(event_stream(), where.descending)) if cursor else None
+    own (by the (date, slug) indexes), then merged and sorted: at most 3 x (limit + 1) rows.
+
+    Built once per shape: building and keying a statement like this costs more than running it.
+    """
     arms = []
     for kind, arm, day, slug in _arms():
-        if where.kinds and kind not in where.kinds:
+        if kind not in shape.kinds:
             continue
-        if where.start is not None:
-            arm = arm.where(day >= where.start)
-        if where.end is not None:
-            arm = arm.where(day <= where.end)
-        if where.labs:
-            arm = arm.where(t.lab.c.slug.in_(where.labs))
-        if where.techniques:
-            arm = arm.where(_about_techniques(kind, where.techniques))
-        if at is not None:
-            arm = arm.where(_after(kind, day, slug, at, where.descending))
-        if limit is not None:
-            order = (day.desc(), slug.desc()) if where.descending else (day.asc(), slug.asc())
-            arm = select(arm.order_by(*order).limit(limit + 1).subquery())
-        arms.append(arm)
+        if shape.start:
+            arm = arm.where(day >= bindparam("start", type_=Date))
+        if shape.end:
+            arm = arm.where(day <= bindparam("end", type_=Date))
+        if shape.labs:
+            arm = arm.where(t.lab.c.slug.in_(bindparam("labs", expanding=True)))
+        if shape.techniques:
+            arm = arm.where(_about_techniques(kind))
+        if shape.cursor_kind is not None:
+            arm = arm.where(_after(kind, day, slug, shape.cursor_kind, shape.descending))
+        order = (day.desc(), slug.desc()) if shape.descending else (day.asc(), slug.asc())
+        arms.append(select(arm.order_by(*order).limit(bindparam("limit")).subquery()))
     if not arms:  # every kind filtered out: an empty stream of the same shape
-        kind, arm, _, _ = _arms()[0]
-        arms = [arm.where(false())]
+        arms = [_arms()[0][1].where(false())]
     e = union_all(*arms).subquery("event")
-    return select(e), _keys(e, where.descending)
+    return (
+        select(e)
+        .order_by(*(key.order() for key in _keys(e, shape.descending)))
+        .limit(bindparam("limit"))
+    )
+
+
+def _fetch(
+    db: Db, where: EventFilter, cursor: str | None, limit: int
+) -> tuple[Sequence[Any], str | None]:
+    """Up to `limit` events after `cursor`, and the cursor of the next page (None at the end)."""
+    keys = KEYS[where.descending]
+    at = decode_cursor(cursor, keys) if cursor else None
+    if at is not None and at[1] not in KINDS:
+        raise InvalidParam(
+            "cursor", "not a cursor of this listing; follow the `next` link as given"
+        )
+    shape = Shape(
+        kinds=tuple(where.kinds or KINDS),
+        start=where.start is not None,
+        end=where.end is not None,
+        labs=bool(where.labs),
+        techniques=bool(where.techniques),
+        cursor_kind=at[1] if at else None,
+        descending=where.descending,
+    )
+    params = {
+        "start": where.start,
+        "end": where.end,
+        "labs": where.labs,
+        "techniques": where.techniques,
+        "at_date": at[0] if at else None,
+        "at_slug": at[2] if at else None,
+        "limit": limit + 1,
+    }
+    rows = db.execute(_page_statement(shape), params).all()
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor([last.date, last.kind, last.slug])
 
 
 def timeline_page(
     db: Db, *, where: EventFilter, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[dict[str, Any]], str | None]:
     """What happened, in date order: one page of events and the cursor of the next."""
-    stmt, keys = _filtered(where, cursor, limit)
-    page = fetch_page(db, stmt, keys, cursor, limit)
-    return [event_json(row) for row in page.rows], page.next_cursor
+    rows, next_cursor = _fetch(db, where, cursor, limit)
+    return [event_json(row) for row in rows], next_cursor
 
 
 def timeline_groups(db: Db, *, where: EventFilter, by: str) -> tuple[list[dict[str, Any]], bool]:
     """What happened in each year (or month): buckets of events, and whether the cap cut them."""
-    stmt, keys = _filtered(where, None, GROUP_CAP)
-    page = fetch_page(db, stmt, keys, None, GROUP_CAP)
-    return group_events([event_json(row) for row in page.rows], by), page.next_cursor is not None
+    rows, next_cursor = _fetch(db, where, None, GROUP_CAP)
+    return group_events([event_json(row) for row in rows], by), next_cursor is not None
 
 
 def event_json(row: Any) -> dict[str, Any]:
