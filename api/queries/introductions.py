@@ -7,7 +7,7 @@ earliest-released model with a `uses` link (an introducer uses what it introduce
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, func, select
+from sqlalchemy import ColumnElement, Date, Select, Subquery, bindparam, func, select
 
 from api.db import Db
 from api.errors import NotFound
@@ -106,18 +106,40 @@ def technique_slugs(db: Db) -> list[str]:
 # --- GET /techniques/{slug}/introduced-by ------------------------------------------------------
 
 
-def technique_introductions(db: Db, slug: str, *, as_of: date | None = None) -> dict[str, Any]:
-    """Which paper proposed this technique, which model introduced it, and who adopted it when
-    (as known on `as_of`: models released by then; a technique proposed later is not there)."""
+def _technique_statement() -> Select[Any]:
     tech, p = t.technique, t.paper
-    stmt = (
+    return (
         select(tech.c.id, tech.c.slug, tech.c.name, tech.c.category, tech.c.aliases)
         .add_columns(tech.c.description, *paper_columns())
         .outerjoin(p, p.c.id == tech.c.proposed_in_id)
         .outerjoin(paper_lab, paper_lab.c.id == p.c.lab_id)
-        .where(tech.c.slug == slug)
+        .where(tech.c.slug == bindparam("slug"))
     )
-    row = db.execute(stmt).first()
+
+
+def _links_statement(*, as_of: bool) -> Select[Any]:
+    mt, m = t.model_technique, t.model
+    stmt = (
+        select(m.c.id, *model_columns(), role_expr().label("role"))
+        .select_from(mt)
+        .join(m, m.c.id == mt.c.model_id)
+        .join(t.technique, t.technique.c.id == mt.c.technique_id)
+        .outerjoin(t.lab, t.lab.c.id == m.c.lab_id)
+        .where(mt.c.technique_id == bindparam("technique_id"))
+        .order_by(*release_order())
+    )
+    return stmt.where(m.c.release_date <= bindparam("as_of", type_=Date)) if as_of else stmt
+
+
+# Built once, values bound (see api.queries.common.SOURCES).
+TECHNIQUE_BY_SLUG = _technique_statement()
+TECHNIQUE_LINKS = {as_of: _links_statement(as_of=as_of) for as_of in (False, True)}
+
+
+def technique_introductions(db: Db, slug: str, *, as_of: date | None = None) -> dict[str, Any]:
+    """Which paper proposed this technique, which model introduced it, and who adopted it when
+    (as known on `as_of`: models released by then; a technique proposed later is not there)."""
+    row = db.execute(TECHNIQUE_BY_SLUG, {"slug": slug}).first()
     if row is None:
         raise NotFound("technique", slug, candidates=technique_slugs(db))
     if as_of is not None and row.paper_date is not None and row.paper_date > as_of:
@@ -163,19 +185,8 @@ def technique_introductions(db: Db, slug: str, *, as_of: date | None = None) -> 
 def technique_links(db: Db, technique_id: int, *, as_of: date | None = None) -> list[Any]:
     """Every model linked to one technique, with its role, in release order (the adoption order);
     with `as_of`, only the models released by then."""
-    mt, m = t.model_technique, t.model
-    stmt = (
-        select(m.c.id, *model_columns(), role_expr().label("role"))
-        .select_from(mt)
-        .join(m, m.c.id == mt.c.model_id)
-        .join(t.technique, t.technique.c.id == mt.c.technique_id)
-        .outerjoin(t.lab, t.lab.c.id == m.c.lab_id)
-        .where(mt.c.technique_id == technique_id)
-        .order_by(*release_order())
-    )
-    if as_of is not None:
-        stmt = stmt.where(m.c.release_date <= as_of)
-    return list(db.execute(stmt))
+    stmt = TECHNIQUE_LINKS[as_of is not None]
+    return list(db.execute(stmt, {"technique_id": technique_id, "as_of": as_of}))
 
 
 # --- GET /models/{slug}/introduced ---------------------------------------------------------------
