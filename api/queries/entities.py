@@ -1,5 +1,6 @@
 """How each kind of entity looks in a list: its columns and its flat public item."""
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, cast, extract, select
@@ -17,6 +18,7 @@ def year_of(column: ColumnElement[Any]) -> ColumnElement[int]:
     return cast(extract("year", column), Integer)
 
 
+@cache  # a Select is immutable: build it once, refine it per request
 def lab_select() -> Select[Any]:
     return select(t.lab)
 
@@ -32,6 +34,7 @@ def lab_item(row: RowMapping) -> dict[str, Any]:
     }
 
 
+@cache
 def paper_select() -> Select[Any]:
     return select(
         t.paper, t.lab.c.slug.label("lab_slug"), t.lab.c.name.label("lab_name")
@@ -54,6 +57,7 @@ def paper_item(row: RowMapping) -> dict[str, Any]:
     }
 
 
+@cache
 def model_select() -> Select[Any]:
     m = t.model
     return (
@@ -99,6 +103,7 @@ def model_item(row: RowMapping) -> dict[str, Any]:
     return with_role(item, row)
 
 
+@cache
 def technique_select() -> Select[Any]:
     tech = t.technique
     return (
