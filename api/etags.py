@@ -16,7 +16,11 @@ from api.responses import JSON, dumps
 
 
 def etag_of(item: Any) -> str:
-    return '"' + hashlib.blake2b(dumps(item), digest_size=12).hexdigest() + '"'
+    return _tag(dumps(item))
+
+
+def _tag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
 def _tags(header: str) -> list[str]:
@@ -25,10 +29,11 @@ def _tags(header: str) -> list[str]:
 
 def item_response(request: Request, item: Any) -> Response:
     """200 with the item and its ETag, or 304 when the client's copy is current."""
-    etag = etag_of(item)
+    body = dumps(item)  # encoded once: hashed for the tag, then sent
+    etag = _tag(body)
     if etag in _tags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers={"ETag": etag})
-    return JSON(item, headers={"ETag": etag})
+    return Response(body, media_type=JSON.media_type, headers={"ETag": etag})
 
 
 def check_if_match(request: Request, current: Any | None) -> None:
