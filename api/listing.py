@@ -27,12 +27,14 @@ from api.paging import (
     link_header,
     next_url,
     parse_sort,
+    sorted_select,
 )
 from api.params import ListQuery
 from api.queries.common import sources_of
 from api.responses import JSON
 
 Item = dict[str, Any]
+SORTED_CACHE_SIZE = 64
 Expander = Callable[[Db, list[Item], list[RowMapping]], None]
 
 
@@ -53,6 +55,20 @@ class Collection:
     id_column: ColumnElement[Any]
     includes: Mapping[str, Expander] = field(default_factory=dict)
     groups: Mapping[str, Group] = field(default_factory=dict)
+    # Sorted selects by sort order: building one costs more than running it on a small page.
+    _sorted: dict[tuple[tuple[str, bool], ...], Select[Any]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def sorted_base(self, keys: list[SortKey]) -> Select[Any]:
+        """`base()` in the order of `keys`, built once per order (a Select is immutable)."""
+        order = tuple((key.name, key.descending) for key in keys)
+        stmt = self._sorted.get(order)
+        if stmt is None:
+            stmt = sorted_select(self.base(), keys)
+            if len(self._sorted) < SORTED_CACHE_SIZE:  # orders are client-chosen: keep a bound
+                self._sorted[order] = stmt
+        return stmt
 
 
 async def list_page(
@@ -74,12 +90,13 @@ def list_response(
 ) -> Response:
     """The answer to a list request: a page, buckets, or a CSV / NDJSON stream."""
     _check_includes(collection, query.include)
-    stmt = collection.base().where(*where)
     if query.group_by is not None:
-        return JSON({"items": group_counts(db, collection, stmt, query.group_by), "next": None})
+        counts = group_counts(db, collection, collection.base().where(*where), query.group_by)
+        return JSON({"items": counts, "next": None})
     keys = parse_sort(
         query.sort, collection.sorts, default=collection.default_sort, tiebreak=collection.tiebreak
     )
+    stmt = collection.sorted_base(keys).where(*where)
     fmt = query.format or _negotiate(request)
     if fmt in ("csv", "ndjson"):
         return _stream(request, collection, stmt, keys, query, fmt)

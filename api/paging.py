@@ -119,12 +119,17 @@ class PageResult:
     next_cursor: str | None
 
 
+def sorted_select(stmt: Select[Any], keys: Sequence[SortKey]) -> Select[Any]:
+    """`stmt` in the order of `keys`, with each key's value as a `_sort_{i}` column (the cursor)."""
+    labels = [key.column.label(f"_sort_{i}") for i, key in enumerate(keys)]
+    return stmt.add_columns(*labels).order_by(*(key.order() for key in keys))
+
+
 def fetch_page(
     db: Db, stmt: Select[Any], keys: Sequence[SortKey], cursor: str | None, limit: int
 ) -> PageResult:
-    """Run `stmt` sorted by `keys`, after `cursor`, for `limit` rows; note where the next starts."""
-    sort_labels = [key.column.label(f"_sort_{i}") for i, key in enumerate(keys)]
-    stmt = stmt.add_columns(*sort_labels).order_by(*(key.order() for key in keys))
+    """Run `stmt` (a `sorted_select` by `keys`) after `cursor`, for `limit` rows; note where the
+    next page starts."""
     if cursor:
         stmt = stmt.where(_after(keys, decode_cursor(cursor, keys)))
     rows = list(db.execute(stmt.limit(limit + 1)).all())
