@@ -142,10 +142,11 @@ async def read(
     """Run `query(connection, ...)` for an `async def` read route, in the one place that decides
     where reads run.
 
-    SQLite is in the process and a read never waits for a lock (WAL): a page of indexed rows
-    takes less CPU than a hop to the thread pool and back, and, the GIL being one, threads would
-    not run it sooner. So SQLite reads run on the event loop, as a bare sqlite3 app would.
-    PostgreSQL reads wait on a socket, so they go to the thread pool: one hop per request.
+    SQLite runs in this process, and in WAL mode a reader does not wait for writers: a page of
+    indexed rows costs less CPU than the hop to the thread pool and back, and with one GIL a
+    thread would not run it sooner. So SQLite reads run on the event loop, as a bare sqlite3 app
+    would (measured in bench/README.md). Streams (CSV, NDJSON, /export, /graph) keep their own
+    threads. PostgreSQL reads wait on a socket, so they go to the thread pool: one hop each.
     """
     engine: Engine = request.app.state.engine
     if is_sqlite(engine):
