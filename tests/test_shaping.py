@@ -2,11 +2,14 @@
 
 import csv
 import io
+import itertools
 import json
 
 import pytest
 from starlette.testclient import TestClient
 
+from api import listing
+from api.queries import collections
 from tests.helpers import assert_problem
 
 COLLECTIONS = ["/labs", "/papers", "/models", "/techniques", "/slides"]
@@ -133,3 +136,22 @@ def test_bad_parameters_are_422_problems_naming_the_parameter(
 def test_a_cursor_from_another_sort_is_refused(client: TestClient) -> None:
     cursor = client.get("/models?limit=1").json()["next"].split("cursor=")[1]
     assert_problem(client.get(f"/models?sort=-parameters,name&cursor={cursor}"), 422, "cursor")
+
+
+def test_every_sort_order_answers_the_same_rows_and_the_statement_cache_stays_bounded(
+    client: TestClient,
+) -> None:
+    # Sorted selects are kept per order, up to a bound; orders beyond it are built per request.
+    fields = ["release_date", "name", "parameters", "context_length"]
+    orders = [
+        ",".join(("-" if i in signs else "") + name for i, name in enumerate(permutation))
+        for permutation in itertools.permutations(fields)
+        for signs in ((), (0,), (1, 3), (0, 1, 2, 3))
+    ]
+    assert len(set(orders)) > listing.SORTED_CACHE_SIZE
+    everything = {item["slug"] for item in walk(client, "/models?limit=500")}
+    for order in orders:
+        page = client.get(f"/models?sort={order}&limit=500")
+        assert page.status_code == 200, (order, page.text)
+        assert {item["slug"] for item in page.json()["items"]} == everything
+    assert len(collections.MODELS._sorted) == listing.SORTED_CACHE_SIZE
