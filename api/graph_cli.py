@@ -4,7 +4,6 @@ import sys
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
 
 from api.errors import ApiError, InvalidParam
 from api.params import choices, csv_values
@@ -49,9 +48,8 @@ def graph(
         )
     except ApiError as error:
         raise _fail(error.detail) from error
-    with _connected(database_url) as engine, Session(engine) as session:
-        loaded = graph_queries.load_graph(session, where)
-    out = sys.stdout.buffer
-    for chunk in formats.render(loaded, fmt, parts[0] if parts else None):
-        out.write(chunk)
-    out.flush()
+    with _connected(database_url) as engine:
+        out = sys.stdout.buffer
+        for chunk in formats.open_graph(engine, where, fmt, parts[0] if parts else None):
+            out.write(chunk)
+        out.flush()

@@ -6,16 +6,27 @@ import json
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import networkx as nx
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Engine, event, update
+from sqlmodel import Session
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
+from api import migrate
+from api.app import create_app
 from api.cli import app
+from api.db import make_engine
+from api.queries import graph as graph_queries
+from api.queries import graph_formats
+from api.routes.graph import node_filter, relations_of
+from api.settings import Settings
+from models import tables as t
 from models.graph import GraphPath, GraphPublic, Neighborhood
+from seed.load import seed_database
 from tests.helpers import assert_problem
 
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
@@ -342,3 +353,104 @@ def test_a_walk_past_the_row_cap_is_refused(
     assert_problem(client.get("/graph/neighbors/lab/meta?depth=2"), 422, "depth")
     far = {"from": "lab:meta", "to": "lab:deepseek", "max_depth": 4}
     assert_problem(client.get("/graph/path", params=far), 422, "max_depth")
+
+
+# --- streaming: the answer read in batches from one snapshot -------------------------------------
+
+STREAM_FILTERS: list[dict[str, str]] = [
+    {}, {"kind": "model,technique"}, {"lab": "deepseek", "kind": "lab,model,paper"},
+    {"relation": "uses", "from": "2024", "to": "2024"}, {"as_of": "2024-06"},
+    {"relation": "mentions,does_not_use"}, {"lab": "meta,mistral", "as_of": "2024"},
+]  # fmt: skip
+STREAM_FORMATS = [(f, None) for f in graph_formats.FORMATS if f != "csv"] + [
+    ("csv", "nodes"), ("csv", "edges"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def unlimited(seeded_url: str) -> Iterator[TestClient]:
+    """A client with no response cache and no rate limit: every answer is streamed afresh."""
+    settings = Settings(database_url=seeded_url, cache="off", rate_limit_expensive="0")
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def graph_filter(params: dict[str, str]) -> graph_queries.GraphFilter:
+    return graph_queries.GraphFilter(
+        nodes=node_filter(params.get("kind"), params.get("from"), params.get("to"),
+                          params.get("as_of")),
+        relations=relations_of(params.get("relation")),
+        labs=tuple(params["lab"].split(",")) if "lab" in params else (),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("params", STREAM_FILTERS)
+def test_the_streamed_answer_is_the_loaded_one_in_every_format(
+    unlimited: TestClient,
+    seeded_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    params: dict[str, str],
+) -> None:
+    """Read in batches (here of 3 rows, so the seeded graph takes many), every format gives the
+    bytes of the same graph loaded whole into memory."""
+    monkeypatch.setattr(graph_queries, "BATCH", 3)
+    with Session(seeded_engine) as session:
+        loaded = graph_queries.load_graph(session, graph_filter(params))
+    assert loaded.nodes
+    for fmt, part in STREAM_FORMATS:
+        query = params | {"format": fmt} | ({"part": part} if part else {})
+        response = unlimited.get("/graph", params=query)
+        assert response.status_code == 200, response.text
+        expected = b"".join(graph_formats.render(loaded, fmt, part))
+        assert response.content == expected, (fmt, part, params)
+
+
+def test_the_streamed_zip_is_the_one_written_whole(unlimited: TestClient) -> None:
+    """Each member deflated as its rows come is what `ZipFile.writestr` makes of the whole CSV
+    (as of the second the member was begun: a zip entry's time is when it was written)."""
+    streamed = unlimited.get("/graph?format=csv&lab=deepseek").content
+    infos = zipfile.ZipFile(io.BytesIO(streamed)).infolist()
+    assert [info.filename for info in infos] == ["nodes.csv", "edges.csv"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in infos:
+            part = info.filename.removesuffix(".csv")
+            text = unlimited.get(f"/graph?format=csv&lab=deepseek&part={part}").text
+            assert text.count("\n") > 2
+            whole = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            whole.compress_type, whole.external_attr = zipfile.ZIP_DEFLATED, 0o600 << 16
+            archive.writestr(whole, text)
+    assert streamed == buffer.getvalue()
+
+
+@pytest.fixture
+def seeded_copy(empty_url: str) -> Iterator[Engine]:
+    """A seeded database of the test's own, to write to."""
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine)
+    seed_database(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_a_streamed_answer_is_one_snapshot(
+    seeded_copy: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write made while the answer is being sent changes none of it: the counts at its head
+    and the lists after it come from one state of the database."""
+    monkeypatch.setattr(graph_formats, "CHUNK", 16)  # the first chunk: the counts, no list yet
+    chunks = graph_formats.open_graph(seeded_copy, graph_queries.GraphFilter(), "json")
+    head = next(chunks)
+    assert head.startswith(b'{"counts":')
+    with seeded_copy.begin() as connection:
+        connection.execute(
+            update(t.model).where(t.model.c.slug == "deepseek-r1").values(derived_from_id=None)
+        )
+    body = json.loads(head + b"".join(chunks))
+    assert body["counts"] == {"nodes": len(body["nodes"]), "edges": len(body["edges"])}
+    assert ("model:deepseek-r1", "derived_from", "model:deepseek-v3") in triples(body)
+    again = json.loads(
+        b"".join(graph_formats.open_graph(seeded_copy, graph_queries.GraphFilter(), "json"))
+    )
+    assert ("model:deepseek-r1", "derived_from", "model:deepseek-v3") not in triples(again)
+    assert again["counts"]["edges"] == body["counts"]["edges"] - 1

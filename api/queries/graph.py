@@ -6,26 +6,35 @@ model-technique link decided by `role_expr()`. A `does_not_use` link is a source
 not an edge, unless it is asked for by name.
 """
 
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from itertools import repeat
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Date,
+    Engine,
     Select,
     String,
     Subquery,
     and_,
     cast,
+    func,
     literal_column,
     or_,
     select,
+    tuple_,
+    union,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from api.queries.common import role_expr
-from api.queries.graph_items import Edge, Node, edge_json, edge_sources, node_json
+from api.queries.graph_items import Edge, Node, edge_json, edge_sources, node_id, node_json
 from models import tables as t
 
 NODE_KINDS = ("lab", "paper", "model", "technique", "slide")
@@ -199,14 +208,19 @@ class GraphFilter:
         return bool(self.labs or self.relations != DEFAULT_RELATIONS or n.start or n.end)
 
 
-@dataclass
-class Graph:
-    nodes: list[Node]
-    edges: list[Edge]
+@dataclass(frozen=True)
+class EdgeParts:
+    """The filtered edge select, unordered, and the union and node aliases it is built on."""
+
+    stmt: Select[Any]
+    edge: Subquery
+    source: NamedFromClause
+    target: NamedFromClause
+    nodes: Subquery
 
 
-def filtered_edges(where: GraphFilter) -> tuple[Select[Any], Subquery]:
-    """Edges between nodes that pass the node filter, with both ends' slugs, and those nodes."""
+def edge_parts(where: GraphFilter) -> EdgeParts:
+    """Edges between nodes that pass the node filter (and touch the labs), both ends' slugs."""
     n = node_union()
     nodes = select(n).where(*node_where(n, where.nodes)).subquery("kept")
     e = edge_union(where.relations)
@@ -218,15 +232,93 @@ def filtered_edges(where: GraphFilter) -> tuple[Select[Any], Subquery]:
         )
         .join(a, and_(a.c.kind == e.c.source_kind, a.c.id == e.c.source_id))
         .join(b, and_(b.c.kind == e.c.target_kind, b.c.id == e.c.target_id))
-        .order_by(e.c.relation, a.c.slug, b.c.slug)
     )  # fmt: skip
     if where.labs:
         stmt = stmt.where(or_(a.c.lab.in_(where.labs), b.c.lab.in_(where.labs)))
-    return stmt, nodes
+    return EdgeParts(stmt, e, a, b, nodes)
+
+
+def filtered_edges(where: GraphFilter) -> tuple[Select[Any], Subquery]:
+    """Edges between nodes that pass the node filter, with both ends' slugs, and those nodes:
+    the edges in answer order (relation, then the two ends' slugs)."""
+    parts = edge_parts(where)
+    order = (parts.edge.c.relation, parts.source.c.slug, parts.target.c.slug)
+    return parts.stmt.order_by(*order), parts.nodes
+
+
+def node_select(where: GraphFilter) -> Select[Any]:
+    """The nodes of the answer, unordered: those that pass the node filter and, when the filter
+    narrows the graph, only the ends of the kept edges and the labs named."""
+    parts = edge_parts(where)
+    stmt = select(parts.nodes)
+    if not where.narrowed:
+        return stmt
+    kept = parts.nodes.c
+    ends = parts.stmt.cte("ends")
+    joined = union(
+        select(ends.c.source_kind, ends.c.source_id), select(ends.c.target_kind, ends.c.target_id)
+    )
+    condition: ColumnElement[bool] = tuple_(kept.kind, kept.id).in_(joined)
+    if where.labs:
+        condition = or_(condition, and_(kept.kind == "lab", kept.slug.in_(where.labs)))
+    return stmt.where(condition)
+
+
+# --- reading a part of the graph -----------------------------------------------------------------
+
+Link = tuple[str, str]  # (relation, target node id) of an edge out of a node
+
+
+class GraphReader(Protocol):
+    """A part of the graph as the export formats read it: counts, then nodes in `kind, slug`
+    order, then edges in answer order; or each node with the edges out of it (JSON-LD); or the
+    edges as positions in the node list (Mermaid)."""
+
+    def counts(self) -> tuple[int, int]: ...
+
+    def iter_nodes(self) -> Iterator[Node]: ...
+
+    def iter_edges(self, *, sources: bool = True) -> Iterator[Edge]: ...
+
+    def iter_links(self) -> Iterator[tuple[Node, list[Link]]]: ...
+
+    def iter_numbered_edges(self) -> Iterator[tuple[int, str, int]]: ...
+
+
+@dataclass
+class Graph:
+    """A part of the graph held in memory (`load_graph`, or built by hand)."""
+
+    nodes: list[Node]
+    edges: list[Edge]
+
+    def counts(self) -> tuple[int, int]:
+        return len(self.nodes), len(self.edges)
+
+    def iter_nodes(self) -> Iterator[Node]:
+        return iter(self.nodes)
+
+    def iter_edges(self, *, sources: bool = True) -> Iterator[Edge]:
+        return iter(self.edges)
+
+    def iter_links(self) -> Iterator[tuple[Node, list[Link]]]:
+        out: dict[str, dict[str, list[str]]] = {}
+        for e in self.edges:
+            out.setdefault(e["source"], {}).setdefault(e["relation"], []).append(e["target"])
+        for n in self.nodes:
+            by_relation = out.get(n["id"], {})
+            yield n, [(r, target) for r, targets in by_relation.items() for target in targets]
+
+    def iter_numbered_edges(self) -> Iterator[tuple[int, str, int]]:
+        position = {n["id"]: i for i, n in enumerate(self.nodes)}
+        for e in self.edges:
+            yield position[e["source"]], e["relation"], position[e["target"]]
 
 
 def load_graph(session: Session, where: GraphFilter) -> Graph:
-    """The nodes and edges of this part of the graph, each edge with its sources: 3 queries."""
+    """The nodes and edges of this part of the graph, each edge with its sources: 3 queries.
+
+    Holds the whole part in memory; `GraphStream` reads the same answer in batches."""
     edge_stmt, nodes = filtered_edges(where)
     edge_rows = list(session.execute(edge_stmt))
     node_rows = list(session.execute(select(nodes).order_by(nodes.c.kind, nodes.c.slug)))
@@ -240,3 +332,100 @@ def load_graph(session: Session, where: GraphFilter) -> Graph:
         ]
     sources = edge_sources(session, edge_rows)
     return Graph([node_json(r) for r in node_rows], [edge_json(r, sources) for r in edge_rows])
+
+
+BATCH = 1000
+
+
+class GraphStream:
+    """A part of the graph read from the database as it is written out: each list is one
+    query read in batches (a server-side cursor on PostgreSQL), edge sources one query per
+    batch of edges, so memory stays flat however large the part is. Every read goes through
+    `connection`: open it on one snapshot (`snapshot()`) so the lists agree with each other."""
+
+    def __init__(self, connection: Connection, where: GraphFilter) -> None:
+        self.connection = connection
+        self.where = where
+
+    def _rows(self, stmt: Select[Any]) -> Iterator[Any]:
+        yield from self.connection.execution_options(yield_per=BATCH).execute(stmt)
+
+    def _nodes(self) -> Subquery:
+        return node_select(self.where).subquery("answer")
+
+    def counts(self) -> tuple[int, int]:
+        nodes, edges = self._nodes(), edge_parts(self.where).stmt.subquery("edges")
+        stmt = select(
+            select(func.count()).select_from(nodes).scalar_subquery(),
+            select(func.count()).select_from(edges).scalar_subquery(),
+        )
+        counted = self.connection.execute(stmt).one()
+        return int(counted[0]), int(counted[1])
+
+    def _node_rows(self) -> Iterator[Any]:
+        nodes = self._nodes()
+        return self._rows(select(nodes).order_by(nodes.c.kind, nodes.c.slug))
+
+    def iter_nodes(self) -> Iterator[Node]:
+        for row in self._node_rows():
+            yield node_json(row)
+
+    def iter_edges(self, *, sources: bool = True) -> Iterator[Edge]:
+        stmt, _ = filtered_edges(self.where)
+        result = self.connection.execution_options(yield_per=BATCH).execute(stmt)
+        for rows in result.partitions():
+            found = edge_sources(self.connection, rows) if sources else {}
+            for row in rows:
+                yield edge_json(row, found)
+
+    def iter_links(self) -> Iterator[tuple[Node, list[Link]]]:
+        """Each node with its edges out, merged from two lists in the same `kind, slug` order
+        (edges: by their source's kind and slug, then relation and target slug)."""
+        parts = edge_parts(self.where)
+        a, b = parts.source, parts.target
+        stmt = parts.stmt.with_only_columns(
+            a.c.kind.label("source_kind"), a.c.slug.label("source_slug"), parts.edge.c.relation,
+            b.c.kind.label("target_kind"), b.c.slug.label("target_slug"),
+        ).order_by(a.c.kind, a.c.slug, parts.edge.c.relation, b.c.slug)  # fmt: skip
+        links = self._rows(stmt)
+        pending = next(links, None)
+        for row in self._node_rows():
+            out: list[Link] = []
+            while (
+                pending is not None
+                and pending.source_kind == row.kind
+                and pending.source_slug == row.slug
+            ):
+                out.append((pending.relation, node_id(pending.target_kind, pending.target_slug)))
+                pending = next(links, None)
+            yield node_json(row), out
+
+    def iter_numbered_edges(self) -> Iterator[tuple[int, str, int]]:
+        """Each edge as (source position, relation, target position) in the node list.
+
+        The positions are read first, into one 4-byte slot per entity id (an array per kind,
+        indexed by id): about 0.6 MB at 100k models, not the graph. Numbering the nodes in SQL
+        and joining them to the edges would keep nothing, but PostgreSQL misjudges that join
+        and loops over the nodes for every edge."""
+        nodes = self._nodes()
+        positions: dict[str, array[int]] = {}
+        ordered = select(nodes.c.kind, nodes.c.id).order_by(nodes.c.kind, nodes.c.slug)
+        for i, (kind, key) in enumerate(self._rows(ordered)):
+            slots = positions.setdefault(kind, array("i"))
+            if key >= len(slots):
+                slots.extend(repeat(-1, key + 1 - len(slots)))
+            slots[key] = i
+        stmt, _ = filtered_edges(self.where)
+        for row in self._rows(stmt):
+            source = positions[row.source_kind][row.source_id]
+            yield source, row.relation, positions[row.target_kind][row.target_id]
+
+
+def snapshot(engine: Engine) -> Connection:
+    """A connection whose reads all see one state of the database, until it is closed."""
+    connection = engine.connect()
+    if connection.dialect.name == "sqlite":
+        # pysqlite opens no transaction for reads: make one, so every list sees one state.
+        connection.exec_driver_sql("BEGIN")
+        return connection
+    return connection.execution_options(isolation_level="REPEATABLE READ")

@@ -1,21 +1,29 @@
-"""The graph in every export format: small pure functions from a `Graph` to chunks of text.
+"""The graph in every export format: small functions from a `GraphReader` to chunks of text.
 
-Each renderer yields its output in pieces (a node or an edge at a time), so a route can stream it.
-JSON-LD `@id`s are URNs, `urn:paperkg:<kind>:<slug>`: stable wherever the service runs, while
-each node's `url` is the API path to fetch it from.
+Each renderer reads the graph as it writes (a node or an edge at a time), so with a
+`GraphStream` under it the answer streams in constant memory, whatever the size of the graph:
+`open_graph` reads one snapshot of the database in batches. The CSV zip is the one answer staged
+before its first byte (in a temporary file, not in memory): a zip member's header carries its
+checksum and sizes. JSON-LD `@id`s are URNs, `urn:paperkg:<kind>:<slug>`: stable wherever the
+service runs, while each node's `url` is the API path to fetch it from.
 """
 
 import csv
 import io
+import itertools
+import tempfile
+import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import orjson
+from sqlalchemy import Engine
 
-from api.queries.graph import Graph
+from api.queries.graph import GraphFilter, GraphReader, GraphStream, snapshot
 from api.queries.graph_items import Node
+from api.responses import CHUNK, chunked
 
 FORMATS = ("json", "cytoscape", "graphml", "jsonld", "csv", "dot", "mermaid")
 MEDIA_TYPES = {
@@ -65,21 +73,23 @@ def _json_items(head: bytes, groups: Iterable[tuple[bytes, Iterable[Any]]]) -> I
     yield b"}"
 
 
-def to_json(graph: Graph) -> Iterator[bytes]:
-    """`{"nodes": [...], "edges": [...]}`, the default."""
-    counts = orjson.dumps({"nodes": len(graph.nodes), "edges": len(graph.edges)})
+def to_json(graph: GraphReader) -> Iterator[bytes]:
+    """`{"counts": {...}, "nodes": [...], "edges": [...]}`, the default."""
+    nodes, edges = graph.counts()
+    counts = orjson.dumps({"nodes": nodes, "edges": edges})
     return _json_items(
-        b'{"counts":' + counts, [(b',"nodes":[', graph.nodes), (b',"edges":[', graph.edges)]
+        b'{"counts":' + counts,
+        [(b',"nodes":[', graph.iter_nodes()), (b',"edges":[', graph.iter_edges())],
     )
 
 
-def to_cytoscape(graph: Graph) -> Iterator[bytes]:
+def to_cytoscape(graph: GraphReader) -> Iterator[bytes]:
     """Cytoscape.js elements: `{"elements": {"nodes": [{data}], "edges": [{data}]}}`."""
-    nodes = ({"data": {**n, "label": n["name"]}} for n in graph.nodes)
+    nodes = ({"data": {**n, "label": n["name"]}} for n in graph.iter_nodes())
     edges = (
         {"data": {"id": f"e{i}", **{k: v for k, v in e.items() if k != "sources"},
                   "sources": len(e["sources"])}}
-        for i, e in enumerate(graph.edges)
+        for i, e in enumerate(graph.iter_edges())
     )  # fmt: skip
     yield b'{"elements":'
     yield from _json_items(b"{", [(b'"nodes":[', nodes), (b',"edges":[', edges)])
@@ -99,21 +109,22 @@ def jsonld_context() -> dict[str, Any]:
     return context
 
 
-def to_jsonld(graph: Graph) -> Iterator[bytes]:
+def jsonld_item(n: Node, links: list[tuple[str, str]]) -> dict[str, Any]:
+    """A node as a JSON-LD object; its edges out, by relation, are properties holding URNs."""
+    doc: dict[str, Any] = {"@id": urn(n["id"]), "@type": SCHEMA_TYPES[n["kind"]]}
+    doc |= {"kind": n["kind"], "slug": n["slug"], "name": n["name"], "url": n["url"]}
+    if n["date"]:
+        doc["date"] = n["date"]
+    for relation, target in links:
+        doc.setdefault(relation, []).append(urn(target))
+    return doc
+
+
+def to_jsonld(graph: GraphReader) -> Iterator[bytes]:
     """JSON-LD: schema.org types, `urn:paperkg:` ids; each edge a property of its source."""
-    out: dict[str, dict[str, list[str]]] = {}
-    for e in graph.edges:
-        out.setdefault(e["source"], {}).setdefault(e["relation"], []).append(urn(e["target"]))
-
-    def item(n: Node) -> dict[str, Any]:
-        doc: dict[str, Any] = {"@id": urn(n["id"]), "@type": SCHEMA_TYPES[n["kind"]]}
-        doc |= {"kind": n["kind"], "slug": n["slug"], "name": n["name"], "url": n["url"]}
-        if n["date"]:
-            doc["date"] = n["date"]
-        return doc | out.get(n["id"], {})
-
     head = b'{"@context":' + orjson.dumps(jsonld_context())
-    return _json_items(head, [(b',"@graph":[', (item(n) for n in graph.nodes))])
+    items = (jsonld_item(n, links) for n, links in graph.iter_links())
+    return _json_items(head, [(b',"@graph":[', items)])
 
 
 def source_ref(source: dict[str, Any]) -> str:
@@ -135,26 +146,55 @@ def _rows(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> Iterator[
     yield buffer.getvalue()
 
 
-def csv_nodes(graph: Graph) -> Iterator[str]:
-    return _rows(NODE_COLUMNS, graph.nodes)
+def csv_nodes(graph: GraphReader) -> Iterator[str]:
+    return _rows(NODE_COLUMNS, graph.iter_nodes())
 
 
-def csv_edges(graph: Graph) -> Iterator[str]:
+def csv_edges(graph: GraphReader) -> Iterator[str]:
     """One edge a row; `sources` joins its sources with ` | `."""
-    rows = ({**e, "sources": " | ".join(source_ref(s) for s in e["sources"])} for e in graph.edges)
+    rows = (
+        {**e, "sources": " | ".join(source_ref(s) for s in e["sources"])}
+        for e in graph.iter_edges()
+    )
     return _rows(EDGE_COLUMNS, rows)
 
 
-def to_zip(graph: Graph) -> Iterator[bytes]:
-    """`nodes.csv` and `edges.csv` in one zip."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("nodes.csv", "".join(csv_nodes(graph)))
-        archive.writestr("edges.csv", "".join(csv_edges(graph)))
-    yield buffer.getvalue()
+def to_zip(graph: GraphReader) -> Iterator[bytes]:
+    """`nodes.csv` and `edges.csv` in one zip (deflated, the sizes in each member's header).
+
+    A member's header comes before its data and holds its CRC and sizes, so the archive is
+    written to a temporary file first, each member as its rows come, and then sent from there.
+    """
+    with tempfile.TemporaryFile() as staged:
+        with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, lines in (("nodes.csv", csv_nodes(graph)), ("edges.csv", csv_edges(graph))):
+                # What `ZipFile.writestr(name, text)` would write, without holding the text.
+                info = zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o600 << 16
+                with archive.open(info, "w") as member:
+                    for text in _joined(lines):
+                        member.write(text.encode())
+        staged.seek(0)
+        while chunk := staged.read(CHUNK):
+            yield chunk
 
 
-def to_graphml(graph: Graph) -> Iterator[str]:
+def _joined(pieces: Iterable[str]) -> Iterator[str]:
+    """Runs of small strings joined into pieces of about `CHUNK` characters."""
+    run: list[str] = []
+    size = 0
+    for piece in pieces:
+        run.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            yield "".join(run)
+            run, size = [], 0
+    if run:
+        yield "".join(run)
+
+
+def to_graphml(graph: GraphReader) -> Iterator[str]:
     """GraphML (Gephi, yEd, networkx): node and edge attributes as typed keys."""
     yield '<?xml version="1.0" encoding="UTF-8"?>\n'
     yield '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'
@@ -164,13 +204,13 @@ def to_graphml(graph: Graph) -> Iterator[str]:
     yield '  <key id="relation" for="edge" attr.name="relation" attr.type="string"/>\n'
     yield '  <key id="sources" for="edge" attr.name="sources" attr.type="string"/>\n'
     yield '  <graph id="paperkg" edgedefault="directed">\n'
-    for n in graph.nodes:
+    for n in graph.iter_nodes():
         data = "".join(
             f'<data key="{k}">{escape(str(n[k]))}</data>' for k in NODE_COLUMNS[1:] if n[k]
         )
         label = f'<data key="label">{escape(str(n["name"]))}</data>'
         yield f"    <node id={quoteattr(n['id'])}>{data}{label}</node>\n"
-    for i, e in enumerate(graph.edges):
+    for i, e in enumerate(graph.iter_edges()):
         refs = escape(" | ".join(source_ref(s) for s in e["sources"]))
         yield (
             f'    <edge id="e{i}" source={quoteattr(e["source"])} target={quoteattr(e["target"])}>'
@@ -186,15 +226,15 @@ def dot_quote(value: str) -> str:
     return '"' + escaped.replace("\r", "").replace("\n", "\\n") + '"'
 
 
-def to_dot(graph: Graph) -> Iterator[str]:
+def to_dot(graph: GraphReader) -> Iterator[str]:
     """Graphviz DOT: a `digraph`, nodes shaped by kind, edges labelled with their relation."""
     shapes = {"lab": "house", "paper": "note", "model": "box", "technique": "ellipse",
               "slide": "tab"}  # fmt: skip
     yield "digraph paperkg {\n  rankdir=LR;\n  node [fontname=Helvetica];\n"
-    for n in graph.nodes:
+    for n in graph.iter_nodes():
         label = dot_quote(n["name"] or n["slug"])
         yield f"  {dot_quote(n['id'])} [label={label}, shape={shapes[n['kind']]}];\n"
-    for e in graph.edges:
+    for e in graph.iter_edges(sources=False):
         yield f"  {dot_quote(e['source'])} -> {dot_quote(e['target'])} [label={e['relation']}];\n"
     yield "}\n"
 
@@ -206,17 +246,36 @@ def mermaid_label(value: str) -> str:
     return " ".join(value.split())
 
 
-def to_mermaid(graph: Graph) -> Iterator[str]:
-    """A Mermaid `graph LR` block; nodes get short ids (`n0`, `n1` …) and quoted labels."""
-    ids = {n["id"]: f"n{i}" for i, n in enumerate(graph.nodes)}
+def to_mermaid(graph: GraphReader) -> Iterator[str]:
+    """A Mermaid `graph LR` block; nodes get short ids (`n0`, `n1` …, by their place in the
+    node list) and quoted labels."""
     yield "graph LR\n"
-    for n in graph.nodes:
-        yield f'  {ids[n["id"]]}["{mermaid_label(n["name"] or n["slug"])}"]\n'
-    for e in graph.edges:
-        yield f"  {ids[e['source']]} -->|{e['relation']}| {ids[e['target']]}\n"
+    for i, n in enumerate(graph.iter_nodes()):
+        yield f'  n{i}["{mermaid_label(n["name"] or n["slug"])}"]\n'
+    for source, relation, target in graph.iter_numbered_edges():
+        yield f"  n{source} -->|{relation}| n{target}\n"
 
 
-def render(graph: Graph, fmt: str, part: str | None = None) -> Iterator[bytes]:
+def open_graph(
+    engine: Engine, where: GraphFilter, fmt: str, part: str | None = None
+) -> Iterator[bytes]:
+    """This part of the graph in `fmt`, read from one snapshot as it is sent, in chunks of about
+    64 KB. Connects and runs the first query now, so a dead database fails before any byte is
+    sent; the connection closes when the chunks end or are dropped."""
+    chunks = _streamed(engine, where, fmt, part)
+    first = next(chunks, b"")
+    return itertools.chain([first], chunks)
+
+
+def _streamed(engine: Engine, where: GraphFilter, fmt: str, part: str | None) -> Iterator[bytes]:
+    connection = snapshot(engine)
+    try:
+        yield from chunked(render(GraphStream(connection, where), fmt, part))
+    finally:
+        connection.close()
+
+
+def render(graph: GraphReader, fmt: str, part: str | None = None) -> Iterator[bytes]:
     """The graph in `fmt` (for `csv`, one `part` as CSV, or both in a zip), as bytes chunks."""
     if fmt == "csv" and part is not None:
         return _encoded(csv_nodes(graph) if part == "nodes" else csv_edges(graph))

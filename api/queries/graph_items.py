@@ -1,10 +1,11 @@
 """Nodes and edges as JSON: `kind:slug` ids, URLs, and the sources of many edges at once."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.queries.common import COLLECTION, iso, source_json
 from models import tables as t
 
@@ -51,10 +52,14 @@ def edge_json(row: Any, sources: dict[EdgeKey, list[dict[str, Any]]]) -> Edge:
     }
 
 
-def edge_sources(session: Session, edge_rows: list[Any]) -> dict[EdgeKey, list[dict[str, Any]]]:
-    """The sources of many edges in one query; a mention's source is its slide."""
+def edge_sources(session: Db, edge_rows: Sequence[Any]) -> dict[EdgeKey, list[dict[str, Any]]]:
+    """The sources of many edges in one query; a mention's source is its slide.
+
+    An edge's sources are those about its two ends: the query asks, per pair of kinds, for the
+    sources whose subject is one of the edges' sources and whose object is one of their targets.
+    """
     out: dict[EdgeKey, list[dict[str, Any]]] = {}
-    subjects: dict[str, set[int]] = {}
+    ends: dict[tuple[str, str], tuple[set[int], set[int]]] = {}
     for r in edge_rows:
         if r.relation == "mentions":
             deck, _, number = r.source_slug.rpartition(":")
@@ -63,8 +68,10 @@ def edge_sources(session: Session, edge_rows: list[Any]) -> dict[EdgeKey, list[d
                  "url": node_url("slide", r.source_slug)}
             )  # fmt: skip
         else:
-            subjects.setdefault(r.source_kind, set()).add(r.source_id)
-    if not subjects:
+            subjects, objects = ends.setdefault((r.source_kind, r.target_kind), (set(), set()))
+            subjects.add(r.source_id)
+            objects.add(r.target_id)
+    if not ends:
         return out
     s, sl = t.source, t.slide
     stmt = (
@@ -77,8 +84,9 @@ def edge_sources(session: Session, edge_rows: list[Any]) -> dict[EdgeKey, list[d
         .outerjoin(t.deck, t.deck.c.id == sl.c.deck_id)
         .where(s.c.object_id.is_not(None))
         .where(or_(*(
-            and_(s.c.subject_kind == kind, s.c.subject_id.in_(sorted(ids)))
-            for kind, ids in subjects.items()
+            and_(s.c.subject_kind == subject_kind, s.c.subject_id.in_(sorted(subjects)),
+                 s.c.object_kind == object_kind, s.c.object_id.in_(sorted(objects)))
+            for (subject_kind, object_kind), (subjects, objects) in ends.items()
         )))
         .order_by(s.c.subject_kind, s.c.subject_id, s.c.kind.desc(), sl.c.number, s.c.id)
     )  # fmt: skip

@@ -64,7 +64,8 @@ Formats (`format=` or `Accept`): `json` (default), `cytoscape` (Cytoscape.js ele
 `graphml` (`application/graphml+xml`; Gephi, yEd, networkx), `jsonld` (`application/ld+json`;
 schema.org types, `@id`s are the URNs `urn:paperkg:<kind>:<slug>`), `csv` (`application/zip`
 holding `nodes.csv` and `edges.csv`, or one of them as `text/csv` with `part=`), `dot`
-(`text/vnd.graphviz`) and `mermaid` (a `graph LR` block as `text/plain`). Answers stream.
+(`text/vnd.graphviz`) and `mermaid` (a `graph LR` block as `text/plain`). Answers stream, read
+from one snapshot of the database as they are sent (the CSV zip is assembled first).
 """
 
 
@@ -102,7 +103,6 @@ def relations_of(raw: str | None) -> tuple[str, ...]:
 )
 def read_graph(
     request: Request,
-    session: SessionDep,
     kind: KindQuery = None,
     lab: Annotated[str | None, Query(description="Lab slugs, comma-separated.")] = None,
     from_: FromQuery = None,
@@ -127,15 +127,14 @@ def read_graph(
         relations=relations_of(relation),
         labs=tuple(csv_values(lab) or ()),
     )
-    graph = graph_queries.load_graph(session, where)
     one = parts[0] if parts else None
+    # Read from one snapshot in batches as the answer is sent: memory stays flat at any size.
+    chunks = formats.open_graph(request.app.state.engine, where, fmt, one)
     headers = {"Vary": "Accept"}
     if fmt == "csv":
         name = f"paperkg-{one}.csv" if one else "paperkg-graph.zip"
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return StreamingResponse(
-        formats.render(graph, fmt, one), media_type=formats.media_type(fmt, one), headers=headers
-    )
+    return StreamingResponse(chunks, media_type=formats.media_type(fmt, one), headers=headers)
 
 
 @router.get(
