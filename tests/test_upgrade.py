@@ -83,7 +83,7 @@ def test_upgrade_from_every_revision_keeps_every_row(
                     assert target.exec_driver_sql("PRAGMA foreign_key_check").all() == []
             assert sum(len(data) for _, data in copied.values()) > 100, revision
             migrate.upgrade(engine)
-            assert migrate.current_revision(engine) == migrate.head_revision(engine)
+            assert migrate.current_revision(engine) == migrate.head_revision()
             with engine.connect() as connection:
                 tables = {t.name: t for t in copyable(connection)}
                 for name, (columns, data) in copied.items():

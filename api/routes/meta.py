@@ -73,7 +73,7 @@ def health(request: Request, session: SessionDep) -> JSON:
         "database": engine.dialect.name,
         "data_version": version,
         "schema_revision": revision,
-        "schema_head": head_revision(engine),
+        "schema_head": head_revision(),
         "version": __version__,
     }
     return JSON(body, headers={"Cache-Control": "no-store"})
