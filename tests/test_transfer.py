@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import text
+from sqlmodel import Session
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -15,6 +17,8 @@ from api import migrate
 from api.app import create_app
 from api.cli import app as cli
 from api.db import make_engine
+from api.queries import search as search_queries
+from api.queries import transfer_check, transfer_decks
 from api.settings import Settings
 from seed.load import seed_database
 from tests.databases import fresh_database
@@ -237,3 +241,169 @@ def test_cli_export_then_import_into_an_empty_database(
     failed = runner.invoke(cli, ["import", str(broken), "--database-url", url])
     assert failed.exit_code == 1
     assert "nothing was changed" in failed.output and "papers[3]" in failed.output
+
+
+def _export_file(source: TestClient, tmp_path: Path) -> Path:
+    file = tmp_path / "graph.json"
+    file.write_bytes(source.get("/export").content)
+    return file
+
+
+def test_a_file_in_export_layout_is_streamed_and_any_other_layout_is_read_whole(
+    source: TestClient, tmp_path: Path
+) -> None:
+    before = source.get("/export").content
+    file = _export_file(source, tmp_path)
+    streamed = transfer_check.read_file(file)
+    assert isinstance(streamed, transfer_check.DocumentFile)
+    assert set(streamed.streamed) == set(transfer_check.LISTS[1:])
+    document = orjson.loads(file.read_bytes())
+    assert streamed.data_version == document["data_version"] and streamed.nul_free
+    assert streamed.size == sum(len(document[name]) for name in transfer_check.LISTS)
+    for name in transfer_check.LISTS:
+        assert list(streamed.records(name)) == document[name], name
+    pretty = tmp_path / "pretty.json"
+    pretty.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    whole = transfer_check.read_file(pretty)
+    assert isinstance(whole, transfer_check.InMemory)
+    assert [list(whole.records(n)) for n in transfer_check.LISTS] == [
+        list(streamed.records(n)) for n in transfer_check.LISTS
+    ]
+    # Two records on one line, a missing comma, a trailing comma: not the layout, so parsed whole
+    # (and refused where it is not JSON at all).
+    lines = file.read_bytes().split(b"\n")
+    at = next(i for i, line in enumerate(lines) if line == b'"links":[') + 1
+    joined = [*lines[:at], lines[at] + lines[at + 1], *lines[at + 2 :]]
+    (tmp_path / "joined.json").write_bytes(b"\n".join(joined))
+    assert isinstance(transfer_check.read_file(tmp_path / "joined.json"), transfer_check.InMemory)
+    for broken in (lines[at].rstrip(b","), lines[at] + b",", lines[at][:-3] + b","):
+        bad = tmp_path / "bad.json"
+        bad.write_bytes(b"\n".join([*lines[:at], broken, *lines[at + 1 :]]))
+        failed = runner.invoke(cli, ["import", str(bad), "--database-url", _url(source)])
+        assert failed.exit_code == 1 and "is not JSON" in failed.output, broken
+    assert source.get("/export").content == before
+
+
+def test_a_bad_link_at_the_end_of_a_streamed_file_changes_nothing(
+    source: TestClient, empty: tuple[str, TestClient], tmp_path: Path
+) -> None:
+    url, target = empty
+    document = orjson.loads(_export_file(source, tmp_path).read_bytes())
+    document["links"].append({"model": "llama", "technique": "warp-drive"})
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(_export_layout(document))
+    assert isinstance(transfer_check.read_file(bad), transfer_check.DocumentFile)
+    before = target.get("/export").content
+    failed = runner.invoke(cli, ["import", str(bad), "--database-url", url])
+    assert failed.exit_code == 1
+    where = f"links[{len(document['links']) - 1}] (model 'llama', technique 'warp-drive')"
+    assert f"{where}: technique 'warp-drive' does not exist" in failed.output
+    assert target.get("/export").content == before and version(target) == 0
+    assert target.get("/search?q=llama").json()["items"] == []
+
+
+def test_duplicates_are_found_in_any_order(source: TestClient, tmp_path: Path) -> None:
+    document = orjson.loads(_export_file(source, tmp_path).read_bytes())
+    links = document["links"]
+    links[:] = [links[3], *links[:3], *links[4:], links[1]]  # out of order, then a duplicate
+    file = tmp_path / "dup.json"
+    file.write_bytes(_export_layout(document))
+    body = assert_problem(source.post("/import", json=document, headers=AUTH), 422)
+    assert body["detail"].endswith("a duplicate of links[2]"), body["detail"]
+    failed = runner.invoke(cli, ["import", str(file), "--database-url", _url(source)])
+    assert failed.exit_code == 1 and "a duplicate of links[2]" in failed.output
+
+
+def test_a_restore_stores_values_as_every_other_write_does(
+    source: TestClient,
+    empty: tuple[str, TestClient],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows written in bulk hold the same stored text (timestamps included) as the source's,
+    and the full-text index filled in bulk answers as the source's does."""
+    monkeypatch.setattr(search_queries, "BULK_DOCUMENTS", 1)  # the bulk paths at any size
+    monkeypatch.setattr(transfer_decks, "BULK_ROWS", 1)
+    url, target = empty
+    file = _export_file(source, tmp_path)
+    assert runner.invoke(cli, ["import", str(file), "--database-url", url]).exit_code == 0
+    assert target.get("/export").content == file.read_bytes()
+    queries = [
+        "SELECT m.slug, te.slug, mt.relation, mt.evidence, mt.created_at, mt.updated_at,"
+        " mt.created_by FROM model_technique mt JOIN model m ON m.id = mt.model_id"
+        " JOIN technique te ON te.id = mt.technique_id",
+        "SELECT subject_kind, predicate, kind, quote, note, origin, created_at FROM source",
+        "SELECT kind, slug, number, name, terms, body FROM search_document",
+        "SELECT slug, name, aliases, category, created_at, updated_at FROM technique",
+        "SELECT slug, release_date, date_precision, open_weights, parameters, created_at"
+        " FROM model",
+    ]
+    for query in queries:
+        rows = [_raw_rows(u, query) for u in (_url(source), url)]
+        assert rows[0] == rows[1], query
+    for q in ("aurora", "deepseek", "latent attention", "exported"):
+        assert _unordered(target.get(f"/search?q={q}").json()) == _unordered(
+            source.get(f"/search?q={q}").json()
+        ), q
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO search_fts(search_fts) VALUES ('integrity-check')"
+            )
+            triggers = connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            ).scalars()
+            assert "search_document_after_insert" in set(triggers)
+    engine.dispose()
+
+
+def test_a_rolled_back_bulk_reindex_keeps_the_index_trigger(
+    empty: tuple[str, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = empty
+    engine = make_engine(url)
+    if engine.dialect.name != "sqlite":
+        engine.dispose()
+        pytest.skip("the insert trigger is SQLite's")
+    monkeypatch.setattr(search_queries, "BULK_DOCUMENTS", 1)
+    with Session(engine) as session:
+        lab = (
+            "INSERT INTO lab (slug, name, kind, created_at, updated_at) VALUES (:s, :n, :k, :t, :t)"
+        )
+        session.execute(text(lab), {"s": "l1", "n": "Lab one", "k": "industry", "t": "2024-01-01"})
+        search_queries.reindex(session, "lab")
+        session.rollback()
+    with engine.connect() as connection:
+        sql = "SELECT count(*) FROM sqlite_master WHERE name = 'search_document_after_insert'"
+        assert connection.exec_driver_sql(sql).scalar() == 1
+    engine.dispose()
+
+
+def _url(client: TestClient) -> str:
+    return str(client.app.state.settings.database_url)  # type: ignore[attr-defined]
+
+
+def _raw_rows(url: str, query: str) -> list[tuple[Any, ...]]:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = sorted(tuple(map(str, row)) for row in connection.exec_driver_sql(query))
+    engine.dispose()
+    return rows
+
+
+def _export_layout(document: dict[str, Any]) -> bytes:
+    """A document laid out as export writes it: one record per line (a deck's slides too)."""
+    parts = [orjson.dumps({k: document[k] for k in ("format", "version", "data_version")})[:-1]]
+    for name in transfer_check.LISTS:
+        records = []
+        for record in document[name]:
+            if name == "decks":
+                head = orjson.dumps({k: v for k, v in record.items() if k != "slides"})[:-1]
+                slides = b",\n".join(orjson.dumps(s) for s in record["slides"])
+                records.append(head + b',"slides":[\n' + slides + b"]}")
+            else:
+                records.append(orjson.dumps(record))
+        body = b"\n" + b",\n".join(records) + b"\n]" if records else b"]"
+        parts.append(b',\n"' + name.encode() + b'":[' + body)
+    return b"".join(parts) + b"\n}\n"

@@ -21,11 +21,11 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, Engine, Select, func, select
 
 from api.queries.transfer_schema import AUDIT, ENTITIES, FORMAT, VERSION, timestamp
+from api.responses import chunked
 from models import tables as t
 from models.base import reduced_iso
 
 BATCH = 1000
-CHUNK = 64 * 1024
 
 
 def open_export(engine: Engine) -> Iterator[bytes]:
@@ -33,19 +33,7 @@ def open_export(engine: Engine) -> Iterator[bytes]:
     before any byte is sent; the connection closes when the chunks end or are dropped."""
     parts = _document(engine)
     head = next(parts)
-    return _buffered(itertools.chain([head], parts))
-
-
-def _buffered(parts: Iterator[bytes]) -> Iterator[bytes]:
-    """Join small pieces into chunks of about 64 KB: one send per chunk, not per record."""
-    buffer = bytearray()
-    for part in parts:
-        buffer += part
-        if len(buffer) >= CHUNK:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
+    return chunked(itertools.chain([head], parts))
 
 
 def _document(engine: Engine) -> Iterator[bytes]:

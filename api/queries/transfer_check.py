@@ -1,15 +1,22 @@
-"""Check an import document before anything is written: shapes, references, uniqueness, cycles.
+"""Read and check an import document: shapes, references, uniqueness, cycles.
 
 Records are checked in document order (decks, labs, papers, models, techniques, links, sources,
 mentions), and the first bad one stops the import with a 422 naming it:
 `models[3] (slug 'x'): lab 'nope' does not exist`. A reference resolves when the document or the
-database holds its target.
+database holds its target. The import writes each list as it is checked, in one transaction:
+the first bad record rolls everything back.
+
+A document file in export's layout (one record per line) is read list by list from the file,
+never whole (`read_file`); any other JSON document is parsed whole.
 """
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +26,7 @@ from api.queries.transfer_schema import (
     ENTITIES,
     FORMAT,
     LISTS,
+    NUL_FREE,
     RECORDS,
     VERSION,
     DeckRecord,
@@ -33,6 +41,7 @@ from models.writes import normal_arxiv
 
 Progress = Callable[[str, int], None]
 KIND_OF = {spec.plural: kind for kind, spec in ENTITIES.items()}
+PARENT = {"model": "derived_from", "technique": "refines"}
 
 
 @dataclass
@@ -76,16 +85,181 @@ class Current:
         return slug in self.entities[kind]
 
 
-@dataclass
-class Document:
-    """A checked document: typed records per list, and the data version it was exported at."""
+class Lists:
+    """A document's lists of raw records, read list by list (a list may be read again)."""
 
-    data_version: int
-    records: dict[str, list[Any]]
+    data_version: int = 0
+    size: int = 0  # records in all lists (slides not counted)
+    nul_free = False  # no string anywhere in it holds a NUL character
 
-    @property
-    def size(self) -> int:
-        return sum(len(records) for records in self.records.values())
+    def records(self, name: str) -> Iterator[Any]:
+        raise NotImplementedError
+
+
+class InMemory(Lists):
+    """A document already parsed (a request body, or a file not in the export's layout)."""
+
+    def __init__(self, document: Any) -> None:
+        self.lists = header(document)
+        self.data_version = int(document.get("data_version", 0))
+        self.size = sum(len(records) for records in self.lists.values())
+
+    def records(self, name: str) -> Iterator[Any]:
+        return iter(self.lists[name])
+
+
+class DocumentFile(Lists):
+    """A document file in the layout export writes: one record per line, lists on lines of
+    their own. The decks are held parsed; every other list is read again from the file, line
+    by line, whenever it is read: memory holds a few records at a time, never the document.
+    """
+
+    def __init__(self, path: Path, held: dict[str, list[Any]], streamed: dict[str, tuple[int, int]],
+                 head: dict[str, Any], *, nul_free: bool) -> None:  # fmt: skip
+        self.path, self.held, self.streamed = path, held, streamed
+        self.nul_free = nul_free
+        header(head | {name: [] for name in (*held, *streamed)})
+        self.data_version = int(head.get("data_version", 0))
+        self.size = sum(map(len, held.values())) + sum(n for _, n in streamed.values())
+
+    def records(self, name: str) -> Iterator[Any]:
+        if name in self.held:
+            return iter(self.held[name])
+        if name in self.streamed:
+            return self._stream(*self.streamed[name])
+        return iter(())
+
+    def _stream(self, offset: int, count: int) -> Iterator[Any]:
+        with self.path.open("rb") as handle:
+            handle.seek(offset)
+            for _ in range(count):
+                line = handle.readline()
+                try:
+                    yield orjson.loads(_record_text(line))
+                except orjson.JSONDecodeError as error:
+                    raise NotJson(f"{error} (in {line[:80]!r})") from error
+
+
+STREAMED = LISTS[1:]  # every list but the decks (whose slides span lines): one record a line
+LIST_START = re.compile(rb'"([a-z]+)":\[(\],?)?\n')
+LIST_END = (b"]\n", b"],\n")
+TWO_RECORDS = re.compile(rb"\}\s*,\s*\{")
+NUL = b"\\u0000"  # how JSON writes a NUL character (also found after an escaped backslash)
+MAX_RECORD_LINES = 10_000  # a record over more lines than this is not the export's layout
+
+
+class NotJson(ValueError):
+    """The file is not a JSON document."""
+
+
+def read_file(path: Path) -> Lists:
+    """The lists of a document file: streamed when it has the export's layout (memory stays
+    bounded by the entities, whatever the number of links and sources), else parsed whole."""
+    with path.open("rb") as handle:
+        found = _scan(path, handle)
+    if found is not None:
+        return found
+    try:
+        document = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as error:
+        raise NotJson(str(error)) from error
+    return InMemory(document)
+
+
+def _record_text(line: bytes) -> bytes:
+    return line[:-2] if line.endswith(b",\n") else line[:-1] if line.endswith(b"\n") else line
+
+
+def _scan(path: Path, handle: BinaryIO) -> DocumentFile | None:
+    """Check the layout once through the file (the decks parsed and held, the other lists'
+    lines only looked at); None when the file is laid out in any other way."""
+    first = handle.readline()
+    if not (first.startswith(b"{") and first.endswith(b",\n")):
+        return None
+    try:
+        head = orjson.loads(first[:-2] + b"}")
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(head, dict) or set(head) & set(LISTS):
+        return None
+    held: dict[str, list[Any]] = {}
+    streamed: dict[str, tuple[int, int]] = {}
+    nul_free = NUL not in first
+    while True:
+        start = LIST_START.fullmatch(handle.readline())
+        if start is None:
+            return None
+        name = start[1].decode()
+        if name not in LISTS or name in held or name in streamed:
+            return None
+        offset, records = handle.tell(), list[Any]()
+        last = start[2] == b"]"
+        if not start[2]:
+            if name in STREAMED:
+                read = _skip_list(handle)
+            else:
+                read = _read_list(handle, records)
+            if read is None:
+                return None
+            count, last, nul_free = read[0], read[1], nul_free and read[2]
+            if name in STREAMED:
+                streamed[name] = (offset, count)
+        if name not in STREAMED:
+            held[name] = records
+        if last:
+            break
+    if handle.read().strip() != b"}":
+        return None
+    return DocumentFile(path, held, streamed, head, nul_free=nul_free)
+
+
+def _read_list(handle: BinaryIO, records: list[Any]) -> tuple[int, bool, bool] | None:
+    """Records up to the list's `]`, parsed into `records` (a record may span lines): how
+    many, whether it was the last list (no comma after `]`), and whether none held `\\u0000`."""
+    count, buffer, lines, ended, nul_free = 0, b"", 0, True, True  # ended: no comma after it
+    for line in handle:
+        if not buffer and line in LIST_END:
+            if count and not ended:
+                return None  # a comma before `]`
+            return count, line == b"]\n", nul_free
+        if not buffer and count and ended:
+            return None  # two records without a comma between them
+        buffer, lines = buffer + line, lines + 1
+        if lines > MAX_RECORD_LINES:
+            return None
+        if not (buffer.startswith(b"{") and buffer.endswith((b"}\n", b"},\n"))):
+            continue
+        try:
+            records.append(orjson.loads(_record_text(buffer)))
+        except orjson.JSONDecodeError:
+            continue
+        nul_free = nul_free and NUL not in buffer
+        count, ended, buffer, lines = count + 1, not buffer.endswith(b",\n"), b"", 0
+    return None
+
+
+def _skip_list(handle: BinaryIO) -> tuple[int, bool, bool] | None:
+    """As `_read_list`, for a list of one-line records that are not kept (nor parsed: a line
+    that is not JSON stops the import when it is read). A line that might hold two records
+    (`}, {`) is not the layout."""
+    count, ended, nul_free = 0, True, True  # ended: no comma after the last record
+    two_records = TWO_RECORDS.search
+    for line in handle:
+        if line in LIST_END:
+            if count and not ended:
+                return None  # a comma before `]`
+            return count, line == b"]\n", nul_free
+        if (count and ended) or line[:1] != b"{" or two_records(line) is not None:
+            return None
+        if line.endswith(b"},\n"):
+            ended = False
+        elif line.endswith(b"}\n"):
+            ended = True
+        else:
+            return None
+        nul_free = nul_free and NUL not in line
+        count += 1
+    return None
 
 
 def header(document: Any) -> dict[str, list[Any]]:
@@ -111,34 +285,6 @@ def header(document: Any) -> dict[str, list[Any]]:
     return lists
 
 
-def check(
-    session: Session, document: Any, current: Current, progress: Progress | None = None
-) -> Document:
-    """Every record validated and every reference resolved, or a DocumentError for the first."""
-    lists = header(document)
-    version = document.get("data_version", 0)
-    checker = _Checker(lists, current)
-    records: dict[str, list[Any]] = {}
-    for name in LISTS:
-        records[name] = []
-        seen: dict[Any, int] = {}
-        for index, raw in enumerate(lists[name]):
-            where = f"{name}[{index}]{_label(raw)}"
-            record = _validate(RECORDS[name], raw, where)
-            key = _key(name, record)
-            if key is not None and key in seen:
-                raise DocumentError(where, f"a duplicate of {name}[{seen[key]}]")
-            if key is not None:
-                seen[key] = index
-            problem = checker.problem(name, record)
-            if problem:
-                raise DocumentError(where, problem)
-            records[name].append(record)
-            if progress:
-                progress("checking", 1)
-    return Document(data_version=int(version), records=records)
-
-
 def _label(raw: Any) -> str:
     if not isinstance(raw, dict):
         return ""
@@ -148,13 +294,20 @@ def _label(raw: Any) -> str:
     return ""
 
 
-def _validate(schema: type[Record], raw: Any, where: str) -> Any:
+def _where(name: str, index: int, raw: Any) -> str:
+    return f"{name}[{index}]{_label(raw)}"
+
+
+def _validate(
+    schema: type[Record], raw: Any, name: str, index: int, context: dict[str, bool] | None
+) -> Any:
     try:
-        return schema.model_validate(raw)
+        return schema.model_validate(raw, context=context)
     except ValidationError as error:
         first = error.errors()[0]
         loc = ".".join(str(part) for part in first["loc"])
-        raise DocumentError(where, f"{loc}: {first['msg']}" if loc else first["msg"]) from error
+        problem = f"{loc}: {first['msg']}" if loc else first["msg"]
+        raise DocumentError(_where(name, index, raw), problem) from error
 
 
 def _key(name: str, record: Any) -> Any:
@@ -163,37 +316,75 @@ def _key(name: str, record: Any) -> Any:
     if name == "links":
         return (record.model, record.technique)
     if name == "mentions":
-        return (record.deck, record.slide, record.kind, record.slug)
+        return (record.deck, record.slide, record.kind.value, record.slug)
     return None  # sources are a multiset: the same source twice is two rows
 
 
-class _Checker:
-    def __init__(self, lists: dict[str, list[Any]], current: Current) -> None:
-        self.current = current
-        self.slugs = {
-            kind: {r.get("slug") for r in lists[spec.plural] if isinstance(r, dict)}
-            for kind, spec in ENTITIES.items()
+class Checker:
+    """Checks records in document order; `records(name)` yields a list's records, checked."""
+
+    def __init__(self, lists: Lists, current: Current) -> None:
+        self.lists, self.current = lists, current
+        # What references may name, read once through each list (not kept): slugs, arXiv ids,
+        # slides, and the lineage as it will be (the database's, overridden by the document's).
+        self.slugs: dict[str, set[Any]] = {kind: set() for kind in ENTITIES}
+        self.arxiv_of: dict[Any, Any] = {}
+        self.parents: dict[str, dict[Any, Any]] = {
+            kind: {s: r[column] for s, r in current.entities[kind].items()}
+            for kind, column in PARENT.items()
         }
-        self.arxiv_of = {
-            r.get("slug"): r.get("arxiv_id") for r in lists["papers"] if isinstance(r, dict)
-        }
+        for kind, spec in ENTITIES.items():
+            slugs, parents, column = self.slugs[kind], self.parents.get(kind), PARENT.get(kind)
+            for raw in lists.records(spec.plural):
+                if isinstance(raw, dict):
+                    slugs.add(raw.get("slug"))
+                    if kind == "paper":
+                        self.arxiv_of[raw.get("slug")] = raw.get("arxiv_id")
+                    if parents is not None:
+                        parents[raw.get("slug")] = raw.get(column)
         self.arxiv_seen: dict[str, str] = {}
         self.slides = {
             (d.get("slug"), s.get("number"))
-            for d in lists["decks"]
+            for d in lists.records("decks")
             if isinstance(d, dict) and isinstance(d.get("slides"), list)
             for s in d["slides"]
             if isinstance(s, dict)
         }
-        # The lineage as it will be: the database's, overridden by the document's records.
-        self.parents: dict[str, dict[Any, Any]] = {}
-        for kind, column in (("model", "derived_from"), ("technique", "refines")):
-            parents: dict[Any, Any] = {s: r[column] for s, r in current.entities[kind].items()}
-            for raw in lists[ENTITIES[kind].plural]:
-                if isinstance(raw, dict):
-                    parents[raw.get("slug")] = raw.get(column)
-            self.parents[kind] = parents
         self.acyclic: dict[str, set[Any]] = {"model": set(), "technique": set()}
+
+    def records(self, name: str) -> Iterator[Any]:
+        """The list's records, each validated and checked; a DocumentError for the first bad one.
+
+        Duplicates are found without keeping every key while the keys come in increasing order
+        (as export writes them); from the first key out of order on, every key is kept.
+        """
+        schema = RECORDS[name]
+        seen: dict[Any, int] | None = None
+        last: Any = None
+        context = NUL_FREE if self.lists.nul_free else None
+        for index, raw in enumerate(self.lists.records(name)):
+            record = _validate(schema, raw, name, index, context)
+            key = _key(name, record)
+            if key is not None:
+                if seen is None and last is not None and not last < key:
+                    seen = self._keys(name, index)
+                if seen is not None:
+                    first = seen.setdefault(key, index)
+                    if first != index:
+                        where = _where(name, index, raw)
+                        raise DocumentError(where, f"a duplicate of {name}[{first}]")
+                last = key
+            problem = self.problem(name, record)
+            if problem:
+                raise DocumentError(_where(name, index, raw), problem)
+            yield record
+
+    def _keys(self, name: str, stop: int) -> dict[Any, int]:
+        """The keys of the list's first `stop` records (all valid), each at its first index."""
+        keys: dict[Any, int] = {}
+        for index, raw in zip(range(stop), self.lists.records(name), strict=False):
+            keys.setdefault(_key(name, RECORDS[name].model_validate(raw)), index)
+        return keys
 
     def exists(self, kind: str, slug: str) -> bool:
         return slug in self.slugs[kind] or self.current.has(kind, slug)
