@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import (
+    Connection,
     Row,
     Select,
     Table,
@@ -30,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from api.db import Db
 from api.errors import NotFound
 from api.queries.common import url_of
 from models import tables as t
@@ -128,23 +130,24 @@ def tsquery(terms: Sequence[str], *, weights: str = "") -> str:
     return " & ".join(f"{term}:*{weights}" for term in quoted)
 
 
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
+def _is_sqlite(db: Db) -> bool:
+    bind = db.engine if isinstance(db, Connection) else db.get_bind()
+    return bind.dialect.name == "sqlite"
 
 
 def search(
-    session: Session, q: str, *, kinds: Sequence[str] = SEARCH_KINDS, limit: int = 20
+    db: Db, q: str, *, kinds: Sequence[str] = SEARCH_KINDS, limit: int = 20
 ) -> list[dict[str, Any]]:
     """Entities and slides holding every word of `q` (as a prefix), best first, with a snippet."""
     terms = words(q)
     if not terms:
         return []
-    if _is_sqlite(session):
+    if _is_sqlite(db):
         stmt, match = SQLITE_SEARCH, fts5_match(terms)
     else:
         stmt, match = POSTGRES_SEARCH, tsquery(terms)
     params = {"match": match, "kinds": list(kinds), "limit": limit}
-    return [_hit(row) for row in session.execute(stmt, params)]
+    return [_hit(row) for row in db.execute(stmt, params)]
 
 
 def _hit(row: Row[Any]) -> dict[str, Any]:
@@ -175,13 +178,13 @@ def _snippet(snippet: str, context: str | None) -> str:
 
 
 def autocomplete(
-    session: Session, q: str, *, kinds: Sequence[str] = ENTITY_KINDS, limit: int = 10
+    db: Db, q: str, *, kinds: Sequence[str] = ENTITY_KINDS, limit: int = 10
 ) -> list[dict[str, Any]]:
     """Entities whose name, slug or alias has words starting with the words of `q`."""
     terms = words(q)
     if not terms:
         return []
-    if _is_sqlite(session):
+    if _is_sqlite(db):
         stmt, match = SQLITE_AUTOCOMPLETE, fts5_match(terms, columns=("name", "terms"))
     else:
         stmt, match = POSTGRES_AUTOCOMPLETE, tsquery(terms, weights="AB")
@@ -195,7 +198,7 @@ def autocomplete(
     }
     return [
         {"kind": r.kind, "slug": r.slug, "name": r.name, "url": url_of(r.kind, r.slug)}
-        for r in session.execute(stmt, params)
+        for r in db.execute(stmt, params)
     ]
 
 
@@ -208,7 +211,7 @@ ARXIV_ID = re.compile(
 RESOLVE_ORDER = {"model": t.model, "technique": t.technique, "paper": t.paper, "lab": t.lab}
 
 
-def resolve(session: Session, key: str) -> dict[str, str]:
+def resolve(db: Db, key: str) -> dict[str, str]:
     """Where an arXiv id (`arxiv:2407.21783`, `2407.21783v2`) or a slug of any kind leads."""
     key = key.strip()
     slug, arxiv = key.lower(), ARXIV_ID.match(key)
@@ -219,10 +222,10 @@ def resolve(session: Session, key: str) -> dict[str, str]:
     if arxiv:
         by_arxiv_id = t.paper.c.arxiv_id == arxiv.group(1)
         lookups.append(select(literal("paper").label("kind"), t.paper.c.slug).where(by_arxiv_id))
-    found = {row.kind: row.slug for row in session.execute(union_all(*lookups))}
+    found = {row.kind: row.slug for row in db.execute(union_all(*lookups))}
     if not found:
         everything = union_all(*(select(table.c.slug) for table in RESOLVE_ORDER.values()))
-        raise NotFound("entity", key, candidates=list(session.execute(everything).scalars()))
+        raise NotFound("entity", key, candidates=list(db.execute(everything).scalars()))
     kind = next(kind for kind in RESOLVE_ORDER if kind in found)
     return {"kind": kind, "slug": found[kind], "url": url_of(kind, found[kind])}
 

@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from api.deps import SessionDep
+from api.db import read
 from api.errors import InvalidParam
 from api.queries import search as search_queries
 from api.responses import JSON
@@ -47,8 +47,8 @@ def _kinds(raw: str | None, allowed: tuple[str, ...]) -> list[str]:
     summary="Find labs, papers, models, techniques and slides by words",
     responses=errors(),
 )
-def search(
-    session: SessionDep,
+async def search(
+    request: Request,
     q: Annotated[str, Query(max_length=MAX_QUERY, description=Q_DOC)],
     kind: Annotated[
         str | None,
@@ -57,9 +57,8 @@ def search(
     limit: Annotated[int, Query(ge=1, le=100, description="How many matches.")] = 20,
 ) -> JSON:
     """Ranked matches in names, aliases, descriptions and slide text, with marked snippets."""
-    hits = search_queries.search(
-        session, _text("q", q), kinds=_kinds(kind, SEARCH_KINDS), limit=limit
-    )
+    text, kinds = _text("q", q), _kinds(kind, SEARCH_KINDS)
+    hits = await read(request, search_queries.search, text, kinds=kinds, limit=limit)
     return JSON({"items": hits, "next": None})
 
 
@@ -69,8 +68,8 @@ def search(
     summary="Suggest entities for what has been typed so far",
     responses=errors(),
 )
-def autocomplete(
-    session: SessionDep,
+async def autocomplete(
+    request: Request,
     q: Annotated[
         str,
         Query(
@@ -87,9 +86,8 @@ def autocomplete(
 ) -> JSON:
     """Labs, models, techniques and papers whose name, slug or alias starts with the words."""
     kinds = _kinds(kind, search_queries.ENTITY_KINDS)
-    items = search_queries.autocomplete(
-        session, _text("q", q, blank_ok=True), kinds=kinds, limit=limit
-    )
+    text = _text("q", q, blank_ok=True)
+    items = await read(request, search_queries.autocomplete, text, kinds=kinds, limit=limit)
     return JSON({"items": items, "next": None})
 
 
@@ -100,8 +98,8 @@ def autocomplete(
     summary="Redirect an arXiv id or a slug to its item",
     responses=errors(404),
 )
-def resolve(
-    session: SessionDep,
+async def resolve(
+    request: Request,
     key: Annotated[
         str,
         Query(
@@ -113,5 +111,5 @@ def resolve(
     ],
 ) -> JSON:
     """A 307 to the item an identifier names (the body says the same); 404 with suggestions."""
-    target = search_queries.resolve(session, _text("id", key))
+    target = await read(request, search_queries.resolve, _text("id", key))
     return JSON(target, status_code=307, headers={"Location": target["url"]})
