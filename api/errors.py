@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import Problem
@@ -115,6 +116,12 @@ async def _http_error(_: Request, exc: Exception) -> Problem:
     )
 
 
+async def _pool_exhausted(_: Request, exc: Exception) -> Problem:
+    # Every pooled connection is held (by long downloads, say): a "try again", not a failure.
+    detail = "Every database connection is busy; retry shortly."
+    return problem(503, "Service unavailable", detail, "unavailable", {"Retry-After": "1"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> Problem:
     # The trace goes to the log, never to the client.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -125,6 +132,7 @@ def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -117,6 +117,9 @@ def import_(
         try:
             with Session(engine) as session, session.begin():
                 if engine.dialect.name == "sqlite":
+                    # The write lock first, as the API's writes take it: nothing can come between
+                    # what the import reads and what it writes.
+                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                     session.connection().exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
                 report = transfer_import.import_document(session, lists, progress=advance)
         except transfer_check.NotJson as error:

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
@@ -292,3 +293,24 @@ def test_a_database_locked_past_the_busy_timeout_is_a_503(empty_url: str) -> Non
             headers={"Authorization": "Bearer l0cked-key"},
         )  # fmt: skip
         assert retried.status_code == 201
+
+
+def test_every_pooled_connection_busy_is_a_503(empty_url: str) -> None:
+    """Long downloads can hold every pooled connection: the next request gets a 503 to retry."""
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    with TestClient(create_app(Settings(database_url=empty_url, cache="off"))) as client:
+        assert client.get("/models").status_code == 200  # the data-version reader is set up
+        app_state = client.app.state  # type: ignore[attr-defined]
+        served_by = app_state.engine
+        app_state.engine = create_engine(empty_url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+        try:
+            with app_state.engine.connect():  # the only connection, held
+                response = client.get("/models")
+            assert_problem(response, 503)
+            assert response.headers["retry-after"] == "1"
+            assert client.get("/models").status_code == 200  # released: served again
+        finally:
+            app_state.engine.dispose()
+            app_state.engine = served_by

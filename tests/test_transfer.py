@@ -169,6 +169,10 @@ def test_a_bad_record_in_the_middle_changes_nothing(source: TestClient) -> None:
         ({"mentions": [{"deck": "4-open-source-llm-milestones", "slide": 99, "kind": "lab",
                         "slug": "meta"}]},
          "mentions[0] (slug 'meta'): deck '4-open-source-llm-milestones' has no slide 99"),
+        # Values of the wrong type where keys are expected: a 422, never a crash.
+        ({"labs": [{"slug": ["x"], "name": "X"}]}, "labs[0]"),
+        ({"models": [{"slug": "m-x", "name": "X", "derived_from": {"a": 1}}]}, "models[0]"),
+        ({"decks": [{"slug": ["d"], "slides": [{"number": [1]}]}]}, "decks[0]"),
     ],
 )  # fmt: skip
 def test_bad_documents_are_422_naming_the_first_bad_record(

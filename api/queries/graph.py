@@ -287,7 +287,8 @@ class GraphReader(Protocol):
 
 @dataclass
 class Graph:
-    """A part of the graph held in memory (`load_graph`, or built by hand)."""
+    """A part of the graph held in memory (`load_graph`, or built by hand): the plain reference
+    implementation that tests/test_graph.py checks the streamed answers (`GraphStream`) against."""
 
     nodes: list[Node]
     edges: list[Edge]
@@ -348,7 +349,7 @@ class GraphStream:
         self.where = where
 
     def _rows(self, stmt: Select[Any]) -> Iterator[Any]:
-        yield from self.connection.execution_options(yield_per=BATCH).execute(stmt)
+        yield from self.connection.execute(stmt.execution_options(yield_per=BATCH))
 
     def _nodes(self) -> Subquery:
         return node_select(self.where).subquery("answer")
@@ -372,7 +373,7 @@ class GraphStream:
 
     def iter_edges(self, *, sources: bool = True) -> Iterator[Edge]:
         stmt, _ = filtered_edges(self.where)
-        result = self.connection.execution_options(yield_per=BATCH).execute(stmt)
+        result = self.connection.execute(stmt.execution_options(yield_per=BATCH))
         for rows in result.partitions():
             found = edge_sources(self.connection, rows) if sources else {}
             for row in rows:

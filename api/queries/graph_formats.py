@@ -270,7 +270,7 @@ def open_graph(
 def _streamed(engine: Engine, where: GraphFilter, fmt: str, part: str | None) -> Iterator[bytes]:
     connection = snapshot(engine)
     try:
-        yield from chunked(render(GraphStream(connection, where), fmt, part))
+        yield from chunked(render(GraphStream(connection, where), fmt, part), CHUNK)
     finally:
         connection.close()
 

@@ -313,15 +313,13 @@ def reindex(session: Session, kind: str, ids: Iterable[int] | None = None) -> Co
     document depends on its own row only (a slide's also on its deck's slug), so many ids are
     done `REINDEX_CHUNK` at a time.
     """
-    if ids is not None:
-        wanted_ids = sorted(set(ids))
-        if len(wanted_ids) > REINDEX_CHUNK:
-            changes: Counter[str] = Counter()
-            for start in range(0, len(wanted_ids), REINDEX_CHUNK):
-                chunk = wanted_ids[start : start + REINDEX_CHUNK]
-                changes.update(_reindex(session, kind, chunk))
-            return changes
-    return _reindex(session, kind, ids)
+    if ids is None:
+        return _reindex(session, kind, None)
+    wanted_ids = sorted(set(ids))  # `ids` may be an iterator: read it once
+    changes: Counter[str] = Counter()
+    for start in range(0, len(wanted_ids), REINDEX_CHUNK):
+        changes.update(_reindex(session, kind, wanted_ids[start : start + REINDEX_CHUNK]))
+    return changes
 
 
 def _reindex(session: Session, kind: str, ids: Iterable[int] | None) -> Counter[str]:
@@ -391,17 +389,20 @@ def _insert_documents(session: Session, rows: list[dict[str, Any]]) -> None:
     first = int(connection.execute(select(func.coalesce(func.max(document.c.id), 0))).scalar_one())
     first += 1
     connection.exec_driver_sql(f'DROP TRIGGER "{FTS_INSERT_TRIGGER}"')
-    connection.exec_driver_sql(  # plain values (text and whole numbers): straight to the driver
-        f"INSERT INTO search_document (id, {', '.join(columns)}) "
-        f"VALUES (?, {', '.join('?' * len(columns))})",
-        [(first + n, *(row[c] for c in columns)) for n, row in enumerate(rows)],
-    )
-    connection.exec_driver_sql(
-        f"INSERT INTO {FTS_TABLE} (rowid, name, terms, body) "
-        "SELECT id, name, terms, body FROM search_document WHERE id BETWEEN ? AND ?",
-        (first, first + len(rows) - 1),
-    )
-    connection.exec_driver_sql(trigger)
+    try:
+        connection.exec_driver_sql(  # plain values (text and whole numbers): to the driver as is
+            f"INSERT INTO search_document (id, {', '.join(columns)}) "
+            f"VALUES (?, {', '.join('?' * len(columns))})",
+            [(first + n, *(row[c] for c in columns)) for n, row in enumerate(rows)],
+        )
+        connection.exec_driver_sql(
+            f"INSERT INTO {FTS_TABLE} (rowid, name, terms, body) "
+            "SELECT id, name, terms, body FROM search_document WHERE id BETWEEN ? AND ?",
+            (first, first + len(rows) - 1),
+        )
+    finally:
+        # Even if a caller catches the error and commits: the index must keep its trigger.
+        connection.exec_driver_sql(trigger)
 
 
 def refresh_search_index(session: Session) -> Counter[str]:

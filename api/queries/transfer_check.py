@@ -335,20 +335,26 @@ class Checker:
         }
         for kind, spec in ENTITIES.items():
             slugs, parents, column = self.slugs[kind], self.parents.get(kind), PARENT.get(kind)
+            # Raw records, before validation: keep only values of the right type (a list where a
+            # slug should be is reported by the record's own check, not as a crash here).
             for raw in lists.records(spec.plural):
-                if isinstance(raw, dict):
-                    slugs.add(raw.get("slug"))
-                    if kind == "paper":
-                        self.arxiv_of[raw.get("slug")] = raw.get("arxiv_id")
-                    if parents is not None:
-                        parents[raw.get("slug")] = raw.get(column)
+                if not isinstance(raw, dict) or not isinstance(slug := raw.get("slug"), str):
+                    continue
+                slugs.add(slug)
+                if kind == "paper":
+                    self.arxiv_of[slug] = raw.get("arxiv_id")
+                if parents is not None:
+                    parent = raw.get(column)
+                    parents[slug] = parent if isinstance(parent, str) else None
         self.arxiv_seen: dict[str, str] = {}
         self.slides = {
-            (d.get("slug"), s.get("number"))
+            (d["slug"], s["number"])
             for d in lists.records("decks")
-            if isinstance(d, dict) and isinstance(d.get("slides"), list)
+            if isinstance(d, dict)
+            and isinstance(d.get("slug"), str)
+            and isinstance(d.get("slides"), list)
             for s in d["slides"]
-            if isinstance(s, dict)
+            if isinstance(s, dict) and isinstance(s.get("number"), int)
         }
         self.acyclic: dict[str, set[Any]] = {"model": set(), "technique": set()}
 
