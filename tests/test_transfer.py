@@ -120,6 +120,20 @@ def test_round_trip_is_byte_identical_and_a_second_import_changes_nothing(
         assert _unordered(target.get(path).json()) == _unordered(source.get(path).json()), path
 
 
+def test_timestamps_with_an_offset_are_kept_as_the_same_instant(
+    source: TestClient, empty: tuple[str, TestClient]
+) -> None:
+    document = _document(source)
+    lab = next(lab for lab in document["labs"] if lab["slug"] == "exported-lab")
+    lab["created_at"] = "2024-05-06T12:00:00+02:00"
+    _, target = empty
+    response = target.post("/import", content=orjson.dumps(document), headers=AS_JSON)
+    assert response.status_code == 200, response.text
+    restored = _document(target)
+    lab = next(lab for lab in restored["labs"] if lab["slug"] == "exported-lab")
+    assert lab["created_at"] == "2024-05-06T10:00:00.000000Z"
+
+
 def _unordered(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _unordered(v) for k, v in value.items()}

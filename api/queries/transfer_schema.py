@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -31,6 +32,8 @@ FORMAT, VERSION = "paperkg-export", 1
 # them can hold a NUL, so the check is skipped.
 NUL_FREE: dict[str, bool] = {"nul_free": True}
 AUDIT = ("created_at", "updated_at", "created_by", "updated_by")
+# Any offset is accepted and kept as the same instant in UTC: SQLite stores the wall time alone.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
 
 
 class DocumentError(ApiError):
@@ -114,8 +117,8 @@ class Record(BaseModel):
 
 
 class Audited(Record):
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
     created_by: Who | None = None
     updated_by: Who | None = None
 
@@ -204,8 +207,8 @@ class DeckRecord(Record):
     title: Annotated[str, _text(300)]
     file_name: Annotated[str, _text(300)]
     sha256: Annotated[str, _text(64)]
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
     slides: list[SlideRecord] = Field(default_factory=list)
 
 
@@ -230,7 +233,7 @@ class SourceRecord(Record):
     reference_id: Annotated[str, _text(20)] | None = None
     note: Annotated[str, _text(1000)] | None = None
     origin: Annotated[str, _text(100, min_length=1)]
-    created_at: AwareDatetime | None = None
+    created_at: UtcDatetime | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
