@@ -287,9 +287,16 @@ def test_a_file_in_export_layout_is_streamed_and_any_other_layout_is_read_whole(
     assert [list(whole.records(n)) for n in transfer_check.LISTS] == [
         list(streamed.records(n)) for n in transfer_check.LISTS
     ]
+    # A quote holding `}, {` is still one record a line: streamed.
+    lines = file.read_bytes().split(b"\n")
+    quoted = [line.replace(b'"quote":"', b'"quote":"}, {', 1) for line in lines]
+    assert quoted != lines
+    (tmp_path / "quoted.json").write_bytes(b"\n".join(quoted))
+    assert isinstance(
+        transfer_check.read_file(tmp_path / "quoted.json"), transfer_check.DocumentFile
+    )
     # Two records on one line, a missing comma, a trailing comma: not the layout, so parsed whole
     # (and refused where it is not JSON at all).
-    lines = file.read_bytes().split(b"\n")
     at = next(i for i, line in enumerate(lines) if line == b'"links":[') + 1
     joined = [*lines[:at], lines[at] + lines[at + 1], *lines[at + 2 :]]
     (tmp_path / "joined.json").write_bytes(b"\n".join(joined))

@@ -249,7 +249,9 @@ def _skip_list(handle: BinaryIO) -> tuple[int, bool, bool] | None:
             if count and not ended:
                 return None  # a comma before `]`
             return count, line == b"]\n", nul_free
-        if (count and ended) or line[:1] != b"{" or two_records(line) is not None:
+        if (count and ended) or line[:1] != b"{":
+            return None
+        if two_records(line) is not None and not _one_value(line):
             return None
         if line.endswith(b"},\n"):
             ended = False
@@ -260,6 +262,15 @@ def _skip_list(handle: BinaryIO) -> tuple[int, bool, bool] | None:
         nul_free = nul_free and NUL not in line
         count += 1
     return None
+
+
+def _one_value(line: bytes) -> bool:
+    """Is this line one JSON value (its `}, {` inside a string), not two records?"""
+    try:
+        orjson.loads(line.rstrip(b"\n").removesuffix(b","))
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def header(document: Any) -> dict[str, list[Any]]:
