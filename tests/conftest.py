@@ -7,12 +7,10 @@ import pytest
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from api import migrate
 from api.app import create_app
 from api.db import make_engine
 from api.settings import Settings
-from seed.load import seed_database
-from tests.databases import DIALECTS, fresh_database
+from tests.databases import DIALECTS, fresh_database, seeded_database
 
 
 @pytest.fixture(scope="session", params=DIALECTS)
@@ -23,11 +21,7 @@ def dialect(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def seeded_url(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database migrated to head and seeded from the deck, shared by the read-only tests."""
-    with fresh_database(dialect, tmp_path_factory.mktemp(dialect)) as url:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        seed_database(engine)
-        engine.dispose()
+    with seeded_database(dialect, tmp_path_factory.mktemp(dialect)) as url:
         yield url
 
 

@@ -10,6 +10,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from api import migrate
+from api.db import make_engine
+from seed.load import seed_database
+
 # The admin URL of a PostgreSQL server on which the tests may create and drop databases.
 POSTGRES_ADMIN_URL = os.environ.get(
     "PAPERKG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -57,3 +61,21 @@ def fresh_database(dialect: str, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def seed(url: str) -> None:
+    """Migrate the database at `url` to head and seed it from the deck."""
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        seed_database(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def seeded_database(dialect: str, tmp_path: Path) -> Iterator[str]:
+    """A URL to a database of `dialect` of its own, migrated and seeded, removed on exit."""
+    with fresh_database(dialect, tmp_path) as url:
+        seed(url)
+        yield url

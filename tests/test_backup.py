@@ -18,7 +18,7 @@ from api.db import make_engine
 from api.queries import writes
 from api.settings import Settings
 from models.writes import LabWrite
-from seed.load import seed_database
+from tests.databases import seed
 
 runner = CliRunner()
 pytestmark = pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
@@ -58,10 +58,7 @@ def table_contents(url: str) -> dict[str, list[tuple[object, ...]]]:
 def test_backup_while_writing_is_consistent_and_restores_identically(
     empty_url: str, tmp_path: Path
 ) -> None:
-    engine = make_engine(empty_url)
-    migrate.upgrade(engine)
-    seed_database(engine)
-    engine.dispose()
+    seed(empty_url)
     stop, written = threading.Event(), list[int]()
     thread = threading.Thread(target=keep_writing, args=(empty_url, stop, written))
     thread.start()

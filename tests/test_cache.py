@@ -11,20 +11,15 @@ from starlette.testclient import TestClient
 from api import migrate
 from api.app import create_app
 from api.cache import Entry, ResponseCache
-from api.db import make_engine
 from api.settings import Settings
 from seed.load import seed_database
-from tests.databases import fresh_database
+from tests.databases import seeded_database
 
 
 @pytest.fixture(scope="module")
 def cache_url(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A seeded database of its own: these tests read only, each through a new app and cache."""
-    with fresh_database(dialect, tmp_path_factory.mktemp("cache")) as url:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        seed_database(engine)
-        engine.dispose()
+    with seeded_database(dialect, tmp_path_factory.mktemp("cache")) as url:
         yield url
 
 

@@ -29,12 +29,9 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.testclient import TestClient
 
-from api import migrate
 from api.app import create_app
-from api.db import make_engine
 from api.settings import Settings
-from seed.load import seed_database
-from tests.databases import fresh_database
+from tests.databases import seeded_database
 from tests.test_concurrency import record_figures
 
 EXAMPLES = int(os.environ.get("PAPERKG_FUZZ_EXAMPLES", "6"))  # per operation and mode
@@ -82,11 +79,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type, response_sc
 
 @pytest.fixture(scope="module")
 def fuzz_schema(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with fresh_database(dialect, tmp_path_factory.mktemp("fuzz")) as url:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        seed_database(engine)
-        engine.dispose()
+    with seeded_database(dialect, tmp_path_factory.mktemp("fuzz")) as url:
         settings_ = Settings(
             database_url=url,
             api_keys="fuzz:fuzz-key-0123456789",

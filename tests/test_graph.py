@@ -16,7 +16,6 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from api import migrate
 from api.app import create_app
 from api.cli import app
 from api.db import make_engine
@@ -26,7 +25,7 @@ from api.routes.graph import node_filter, relations_of
 from api.settings import Settings
 from models import tables as t
 from models.graph import GraphPath, GraphPublic, Neighborhood
-from seed.load import seed_database
+from tests.databases import seed
 from tests.helpers import assert_problem
 
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
@@ -426,9 +425,8 @@ def test_the_streamed_zip_is_the_one_written_whole(unlimited: TestClient) -> Non
 @pytest.fixture
 def seeded_copy(empty_url: str) -> Iterator[Engine]:
     """A seeded database of the test's own, to write to."""
+    seed(empty_url)
     engine = make_engine(empty_url)
-    migrate.upgrade(engine)
-    seed_database(engine)
     yield engine
     engine.dispose()
 

@@ -16,13 +16,10 @@ import pytest
 from pydantic import BaseModel
 from starlette.testclient import TestClient
 
-from api import migrate
 from api.app import create_app
-from api.db import make_engine
 from api.settings import Settings
 from models.writes import LabWrite, LinkWrite, ModelWrite, PaperWrite, TechniqueWrite
-from seed.load import seed_database
-from tests.databases import fresh_database
+from tests.databases import seeded_database
 from tests.helpers import assert_problem
 
 AUTH = {"Authorization": "Bearer h0stile-key"}
@@ -67,11 +64,7 @@ QUERY_VALUES = ["q" * 16_000, "%FF%FE", "%C0%AF", "🦙\u202e"]
 
 @pytest.fixture(scope="module")
 def hostile(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with fresh_database(dialect, tmp_path_factory.mktemp("hostile")) as url:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        seed_database(engine)
-        engine.dispose()
+    with seeded_database(dialect, tmp_path_factory.mktemp("hostile")) as url:
         settings = Settings(database_url=url, api_keys="h:h0stile-key", rate_limit_writes="0")
         with TestClient(create_app(settings)) as client:
             yield client

@@ -9,14 +9,12 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from api import migrate
 from api.app import create_app
 from api.cli import app as cli
-from api.db import make_engine
 from api.settings import Settings
 from seed import DECK_PATH
 from seed.load import seed_database
-from tests.databases import fresh_database
+from tests.databases import seeded_database
 from tests.helpers import assert_problem
 
 KEY = "curator:s3cret-curator-key"
@@ -38,11 +36,7 @@ def upload(deck: bytes = DECK, overlay: bytes | None = OVERLAY) -> dict[str, tup
 @pytest.fixture(scope="module")
 def ingested(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """A seeded database of its own, with a write key, into which chapter 9 is ingested once."""
-    with fresh_database(dialect, tmp_path_factory.mktemp("ingest")) as url:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        seed_database(engine)
-        engine.dispose()
+    with seeded_database(dialect, tmp_path_factory.mktemp("ingest")) as url:
         settings = Settings(database_url=url, api_keys=KEY)
         with TestClient(create_app(settings)) as client:
             response = client.post("/decks", files=upload(), headers=AUTH)

@@ -13,12 +13,11 @@ import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from api import auth, migrate
+from api import auth
 from api.app import create_app
 from api.db import make_engine
 from api.settings import Settings
-from seed.load import seed_database
-from tests.databases import fresh_database
+from tests.databases import seeded_database
 from tests.helpers import assert_problem
 from tests.test_writes import WRITES
 
@@ -29,10 +28,8 @@ AUTH = {"Authorization": "Bearer s3cret-security-key"}
 @pytest.fixture(scope="module")
 def url(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A seeded database of its own, with a stored key that has been revoked."""
-    with fresh_database(dialect, tmp_path_factory.mktemp("security")) as database_url:
+    with seeded_database(dialect, tmp_path_factory.mktemp("security")) as database_url:
         engine = make_engine(database_url)
-        migrate.upgrade(engine)
-        seed_database(engine)
         with engine.begin() as connection, Session(bind=connection) as session:
             secret = auth.create_key(session, "former")
             auth.revoke_key(session, "former")

@@ -20,8 +20,7 @@ from api.db import make_engine
 from api.queries import search as search_queries
 from api.queries import transfer_check, transfer_decks
 from api.settings import Settings
-from seed.load import seed_database
-from tests.databases import fresh_database
+from tests.databases import fresh_database, seeded_database
 from tests.helpers import assert_problem
 
 KEY = "curator:s3cret-curator-key"
@@ -38,11 +37,7 @@ def _client(url: str) -> TestClient:
 @pytest.fixture(scope="module")
 def source(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """A seeded database with a further deck and an API write on top (audit fields set)."""
-    with fresh_database(dialect, tmp_path_factory.mktemp("export")) as url:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        seed_database(engine)
-        engine.dispose()
+    with seeded_database(dialect, tmp_path_factory.mktemp("export")) as url:
         with _client(url) as client:
             files = {
                 "deck": ("chapter-9.md", (DATA / "chapter-9-fictional.md").read_bytes()),

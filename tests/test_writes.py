@@ -12,8 +12,7 @@ from api.app import create_app
 from api.auth import create_key, revoke_key
 from api.db import make_engine
 from api.settings import Settings
-from seed.load import seed_database
-from tests.databases import fresh_database
+from tests.databases import fresh_database, seeded_database
 from tests.helpers import assert_problem
 
 KEY = "curator:s3cret-curator-key"
@@ -23,11 +22,7 @@ AUTH = {"Authorization": "Bearer s3cret-curator-key"}
 @pytest.fixture(scope="module")
 def writer(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """A seeded database of its own, with a write key; tests use slugs of their own."""
-    with fresh_database(dialect, tmp_path_factory.mktemp("writes")) as url:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        seed_database(engine)
-        engine.dispose()
+    with seeded_database(dialect, tmp_path_factory.mktemp("writes")) as url:
         with TestClient(create_app(Settings(database_url=url, api_keys=KEY))) as client:
             yield client
 
