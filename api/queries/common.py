@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, select
@@ -26,6 +27,13 @@ def link(kind: str, slug: str | None, name: str | None, **extra: Any) -> dict[st
 
 def iso(value: Any, precision: str | None) -> str | None:
     return reduced_iso(value, precision)
+
+
+def used_by_then(day: date) -> Select[Any]:
+    """The ids of the techniques some model released by `day` uses: how a technique of unknown
+    origin enters the graph "as of" a date."""
+    mt, m = t.model_technique, t.model
+    return select(mt.c.technique_id).join(m, m.c.id == mt.c.model_id).where(m.c.release_date <= day)
 
 
 def role_expr() -> ColumnElement[str]:

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import NamedFromClause
 
-from api.queries.common import role_expr
+from api.queries.common import role_expr, used_by_then
 from api.queries.graph_items import Edge, Node, edge_json, edge_sources, node_id, node_json
 from models import tables as t
 
@@ -175,20 +175,13 @@ def node_where(n: Subquery, where: NodeFilter) -> list[ColumnElement[bool]]:
     if where.end is not None:
         conditions.append(or_(~dated, n.c.date <= where.end))
     if where.as_of is not None:
-        # Models and papers by their dates; a technique once proposed (or, with no known origin,
-        # once a model released by then used it).
-        used_by_then = (
-            select(t.model_technique.c.technique_id)
-            .join(t.model, t.model.c.id == t.model_technique.c.model_id)
-            .where(t.model.c.release_date <= where.as_of)
+        # Models, papers and techniques by their dates (a technique's is its proposal); a
+        # technique of no known origin once a model released by then used it.
+        unknown_origin_used = and_(
+            n.c.kind == "technique", n.c.date.is_(None), n.c.id.in_(used_by_then(where.as_of))
         )
         conditions.append(
-            or_(
-                n.c.kind.in_(("lab", "slide")),
-                and_(n.c.kind != "technique", n.c.date <= where.as_of),
-                and_(n.c.kind == "technique", n.c.date <= where.as_of),
-                and_(n.c.kind == "technique", n.c.date.is_(None), n.c.id.in_(used_by_then)),
-            )
+            or_(n.c.kind.in_(("lab", "slide")), n.c.date <= where.as_of, unknown_origin_used)
         )
     return conditions
 

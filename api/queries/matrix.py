@@ -14,7 +14,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 
 from api.db import Db
-from api.queries.common import iso, link, link_sources, role_expr, sources_of, url_of
+from api.queries.common import (
+    iso,
+    link,
+    link_sources,
+    role_expr,
+    sources_of,
+    url_of,
+    used_by_then,
+)
 from models import tables as t
 
 AXES = ("models", "techniques")
@@ -52,15 +60,10 @@ def _technique_where(where: MatrixFilter) -> list[ColumnElement[bool]]:
     if where.as_of is not None:
         # Proposed by then; a technique of unknown origin counts once a model then used it.
         proposed = select(t.paper.c.id).where(t.paper.c.published_date <= where.as_of)
-        used = (
-            select(t.model_technique.c.technique_id)
-            .join(t.model, t.model.c.id == t.model_technique.c.model_id)
-            .where(t.model.c.release_date <= where.as_of)
-        )
         conditions.append(
             or_(
                 tech.c.proposed_in_id.in_(proposed),
-                tech.c.proposed_in_id.is_(None) & tech.c.id.in_(used),
+                tech.c.proposed_in_id.is_(None) & tech.c.id.in_(used_by_then(where.as_of)),
             )
         )
     return conditions
