@@ -112,7 +112,8 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The session dependency of write routes (plain `def`, run in the thread pool)."""
+    """The session dependency of plain `def` routes (run in the thread pool): the writes, and the
+    reads that walk or stream much of the graph."""
     with session_scope(request.app.state.engine, write=request.method in WRITE_METHODS) as s:
         yield s
 
