@@ -19,16 +19,13 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from run import free_port, say  # bench/run.py, beside this file
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from run import free_port, postgres_database, say  # bench/run.py, beside this file
 
 from api.db import make_engine
 from api.generate import generate
@@ -76,22 +73,13 @@ def sqlite_graph(cache: Path, models: int, links_per_model: int) -> str:
 @contextmanager
 def postgres_graphs(server: str, sizes: list[int], links_per_model: int) -> Iterator[list[str]]:
     """A new database per size on this server, each generated, all dropped afterwards."""
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    names = [f"paperkg_memory_{uuid.uuid4().hex[:8]}_{size}" for size in sizes]
-    try:
+    with ExitStack() as stack:
         urls = []
-        for name, size in zip(names, sizes, strict=True):
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            url = make_url(server).set(database=name).render_as_string(hide_password=False)
+        for size in sizes:
+            url = stack.enter_context(postgres_database(server, f"paperkg_memory_{size}"))
             build(url, size, links_per_model)
             urls.append(url)
         yield urls
-    finally:
-        with admin.connect() as connection:
-            for name in names:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # --- the server and its memory -------------------------------------------------------------------

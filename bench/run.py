@@ -415,14 +415,20 @@ def database(kind: str, models: int, work: Path, server_url: str | None) -> Iter
         with _generated(kind, f"sqlite:///{path}", models) as url:
             yield url
         return
-    name = f"paperkg_bench_{models}_{uuid.uuid4().hex[:8]}"
+    with postgres_database(server_url, f"paperkg_bench_{models}") as url:
+        with _generated(kind, url, models):
+            yield url
+
+
+@contextmanager
+def postgres_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server of `server_url`, dropped on exit."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        with _generated(kind, url, models):
-            yield url
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
