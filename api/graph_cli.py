@@ -6,10 +6,9 @@ from typing import Annotated
 import typer
 
 from api.errors import ApiError, InvalidParam
-from api.params import choices, csv_values
-from api.queries import graph as graph_queries
+from api.params import choices
 from api.queries import graph_formats as formats
-from api.routes.graph import node_filter, relations_of
+from api.routes.graph import graph_filter
 
 DatabaseOption = Annotated[
     str | None,
@@ -41,11 +40,7 @@ def graph(
         parts = choices("part", part, ("nodes", "edges"))
         if parts and fmt != "csv":
             raise InvalidParam("part", "only with --format csv")
-        where = graph_queries.GraphFilter(
-            nodes=node_filter(kind, from_, to, as_of),
-            relations=relations_of(relation),
-            labs=tuple(csv_values(lab) or ()),
-        )
+        where = graph_filter(kind=kind, from_=from_, to=to, as_of=as_of, relation=relation, lab=lab)
     except ApiError as error:
         raise _fail(error.detail) from error
     with _connected(database_url) as engine:

@@ -21,7 +21,7 @@ from api.cli import app
 from api.db import make_engine
 from api.queries import graph as graph_queries
 from api.queries import graph_formats
-from api.routes.graph import node_filter, relations_of
+from api.routes.graph import graph_filter
 from api.settings import Settings
 from models import tables as t
 from models.graph import GraphPath, GraphPublic, Neighborhood
@@ -374,12 +374,10 @@ def unlimited(seeded_url: str) -> Iterator[TestClient]:
         yield test_client
 
 
-def graph_filter(params: dict[str, str]) -> graph_queries.GraphFilter:
-    return graph_queries.GraphFilter(
-        nodes=node_filter(params.get("kind"), params.get("from"), params.get("to"),
-                          params.get("as_of")),
-        relations=relations_of(params.get("relation")),
-        labs=tuple(params["lab"].split(",")) if "lab" in params else (),
+def filter_of(params: dict[str, str]) -> graph_queries.GraphFilter:
+    return graph_filter(
+        kind=params.get("kind"), from_=params.get("from"), to=params.get("to"),
+        as_of=params.get("as_of"), relation=params.get("relation"), lab=params.get("lab"),
     )  # fmt: skip
 
 
@@ -394,7 +392,7 @@ def test_the_streamed_answer_is_the_loaded_one_in_every_format(
     bytes of the same graph loaded whole into memory."""
     monkeypatch.setattr(graph_queries, "BATCH", 3)
     with Session(seeded_engine) as session:
-        loaded = graph_queries.load_graph(session, graph_filter(params))
+        loaded = graph_queries.load_graph(session, filter_of(params))
     assert loaded.nodes
     for fmt, part in STREAM_FORMATS:
         query = params | {"format": fmt} | ({"part": part} if part else {})

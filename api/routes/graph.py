@@ -89,6 +89,23 @@ def relations_of(raw: str | None) -> tuple[str, ...]:
     return tuple(chosen) if chosen else graph_queries.DEFAULT_RELATIONS
 
 
+def graph_filter(
+    *,
+    kind: str | None = None,
+    from_: str | None = None,
+    to: str | None = None,
+    as_of: str | None = None,
+    relation: str | None = None,
+    lab: str | None = None,
+) -> graph_queries.GraphFilter:
+    """The part of the graph the parameters select (`/graph` and `paperkg graph` alike)."""
+    return graph_queries.GraphFilter(
+        nodes=node_filter(kind, from_, to, as_of),
+        relations=relations_of(relation),
+        labs=tuple(csv_values(lab) or ()),
+    )
+
+
 @router.get(
     "/graph",
     response_model=GraphPublic,
@@ -122,11 +139,7 @@ def read_graph(
     parts = choices("part", part, ("nodes", "edges"))
     if parts and fmt != "csv":
         raise InvalidParam("part", "only with format=csv")
-    where = graph_queries.GraphFilter(
-        nodes=node_filter(kind, from_, to, as_of),
-        relations=relations_of(relation),
-        labs=tuple(csv_values(lab) or ()),
-    )
+    where = graph_filter(kind=kind, from_=from_, to=to, as_of=as_of, relation=relation, lab=lab)
     one = parts[0] if parts else None
     # Read from one snapshot in batches as the answer is sent: memory stays flat at any size.
     chunks = formats.open_graph(request.app.state.engine, where, fmt, one)
