@@ -11,7 +11,7 @@ from typing import Any
 
 import networkx as nx
 import pytest
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, update
 from sqlmodel import Session
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -26,7 +26,7 @@ from api.settings import Settings
 from models import tables as t
 from models.graph import GraphPath, GraphPublic, Neighborhood
 from tests.databases import seed
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, counted_statements
 
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
 
@@ -329,17 +329,8 @@ def test_the_cli_exports_the_same_graph(client: TestClient, seeded_url: str) -> 
 def test_a_fixed_handful_of_statements_per_answer(
     client: TestClient, url: str, budget: int
 ) -> None:
-    engine = client.app.state.engine  # type: ignore[attr-defined]
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with counted_statements(client) as statements:
         assert client.get(url).status_code == 200, url
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert len(statements) <= budget, (url, statements)
 
 
